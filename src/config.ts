@@ -1,0 +1,129 @@
+import { z } from "zod";
+
+/**
+ * Every environment variable shop reads, parsed once. Each entry carries its documentation so that
+ * `shop config`, the startup error and the README table all come from this one place.
+ */
+interface VarSpec<T> {
+  schema: z.ZodType<T>;
+  default?: string;
+  secret?: boolean;
+  expected: string;
+  doc: string;
+}
+
+const v = <T, D extends string | undefined = undefined>(spec: VarSpec<T> & { default?: D }) =>
+  spec as VarSpec<T> & { default: D };
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^-?\d+$/, "not an integer")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values);
+
+const text = (max = 2048) => z.string().min(1).max(max);
+
+export const vars = {
+  PORT: v({ schema: integer(0, 65535), default: "8080", expected: "integer 0..65535", doc: "HTTP port" }),
+  HOST: v({
+    schema: text(255),
+    default: "0.0.0.0",
+    expected: "host name or address",
+    doc: "HTTP bind address",
+  }),
+  LOG_LEVEL: v({
+    schema: oneOf(["debug", "info", "warn", "error", "silent"]),
+    default: "info",
+    expected: "debug | info | warn | error | silent",
+    doc: "Lowest level written to stdout (one JSON object per line)",
+  }),
+  SHUTDOWN_DRAIN_MS: v({
+    schema: integer(0, 600_000),
+    default: "5000",
+    expected: "integer ms 0..600000",
+    doc: "After SIGTERM, how long /ready answers 503 before the server stops accepting connections",
+  }),
+  SHUTDOWN_TIMEOUT_MS: v({
+    schema: integer(100, 3_600_000),
+    default: "30000",
+    expected: "integer ms 100..3600000",
+    doc: "Hard bound on the whole shutdown; past it the process exits 1",
+  }),
+  BODY_LIMIT_BYTES: v({
+    schema: integer(1, 100 * 1024 * 1024),
+    default: "65536",
+    expected: "integer bytes 1..104857600",
+    doc: "Largest accepted request body; larger ones get 413",
+  }),
+} satisfies Record<string, VarSpec<unknown>>;
+
+type Vars = typeof vars;
+export type Config = {
+  readonly [K in keyof Vars]: Vars[K] extends VarSpec<infer T> & { default: infer D }
+    ? D extends string
+      ? T
+      : T | undefined
+    : never;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Hides credentials: whole values of secret variables, and the password inside URLs. */
+export function redact(name: keyof Vars, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const spec: VarSpec<unknown> = vars[name];
+  if (spec.secret) return "[redacted]";
+  try {
+    const u = new URL(value);
+    if (u.password) {
+      u.password = "redacted";
+      return u.toString();
+    }
+  } catch {
+    // not a URL: nothing embedded to hide
+  }
+  return value;
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, spec] of Object.entries(vars) as [keyof Vars, VarSpec<unknown>][]) {
+    const raw = env[name];
+    const value = raw === undefined || raw === "" ? spec.default : raw;
+    if (value === undefined) {
+      out[name] = undefined;
+      continue;
+    }
+    const parsed = spec.schema.safeParse(value);
+    if (parsed.success) out[name] = parsed.data;
+    else problems.push(`${name}=${JSON.stringify(redact(name, value))}: expected ${spec.expected}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as Config;
+}
+
+/** The effective configuration for display: every variable, its value (redacted) and where it came from. */
+export function describeConfig(env: Record<string, string | undefined>) {
+  return (Object.keys(vars) as (keyof Vars)[]).map((name) => {
+    const raw = env[name];
+    const set = raw !== undefined && raw !== "";
+    const value = set ? raw : vars[name].default;
+    return {
+      name,
+      value: redact(name, value) ?? null,
+      source: set ? "env" : value === undefined ? "unset" : "default",
+    };
+  });
+}
+
+// re-exported so modules can reference the spec type for README generation and tests
+export type { VarSpec };

@@ -1,0 +1,24 @@
+import { z } from "@hono/zod-openapi";
+
+export const INT32_MAX = 2_147_483_647;
+
+/** A JSON integer in min..int32 max; strings are not coerced ("123" is not 123). */
+export const int32 = (min: number) => z.number().int().min(min).max(INT32_MAX);
+
+/**
+ * A path segment holding an int32 id >= 1: plain decimal digits only, so `1e3`, `1.5`, `+1`, `01`
+ * and `2147483648` are all rejected rather than silently converted.
+ */
+export const int32PathParam = (name: string) =>
+  z
+    .string()
+    .regex(/^[1-9][0-9]{0,9}$/, "must be an integer in 1..2147483647")
+    .transform(Number)
+    .refine((n) => n <= INT32_MAX, "must be an integer in 1..2147483647")
+    .openapi({
+      param: { name, in: "path", required: true },
+      type: "integer",
+      format: "int32",
+      minimum: 1,
+      example: 12345,
+    });

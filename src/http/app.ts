@@ -1,0 +1,234 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { matchedRoutes } from "hono/route";
+import type { Logger } from "../observability/log.ts";
+import { errorFields } from "../observability/log.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { ApiError, describeIssues, type ErrorBody } from "./errors.ts";
+
+export type AppEnv = { Variables: { requestId: string } };
+export type App = OpenAPIHono<AppEnv>;
+
+export interface HttpCore {
+  app: App;
+  /** Requests being served right now: shutdown waits for this to reach zero. */
+  inFlight(): number;
+  /** Set by the process lifecycle: false while starting and once draining, so /ready answers 503. */
+  setAccepting(accepting: boolean): void;
+  /** Probes every module's dependency; the lifecycle installs it once the module graph exists. */
+  setProbe(probe: () => Promise<Record<string, string>>): void;
+  /** A logger that carries the request id, for handlers that log. */
+  log(c: Context): Logger;
+}
+
+const targetNames: Record<string, string> = {
+  param: "Invalid path parameter",
+  json: "Invalid request body",
+  query: "Invalid query parameter",
+  header: "Invalid header",
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+export function errorJson(c: Context, err: ApiError): Response {
+  if (err.headers) for (const [k, val] of Object.entries(err.headers)) c.header(k, val);
+  return c.json(err.body(), err.status);
+}
+
+export function createHttp(opts: {
+  logger: Logger;
+  metrics: Metrics;
+  bodyLimitBytes: number;
+  title: string;
+  version: string;
+}): HttpCore {
+  const { logger, metrics } = opts;
+  let inFlight = 0;
+  let accepting = false;
+  let probe: () => Promise<Record<string, string>> = async () => ({});
+
+  const app: App = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const err = new ApiError(
+          400,
+          "INVALID_INPUT",
+          targetNames[result.target] ?? "Invalid input",
+          describeIssues(result.error.issues),
+        );
+        return errorJson(c, err);
+      }
+    },
+  });
+
+  // One middleware for id, log line, metrics and in-flight count: each separate layer costs on the hot path.
+  const observe: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const started = performance.now();
+    const given = c.req.header("x-request-id");
+    const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    c.set("requestId", requestId);
+    inFlight++;
+    metrics.httpInFlight.inc();
+    try {
+      await next();
+    } finally {
+      inFlight--;
+      metrics.httpInFlight.dec();
+    }
+    c.res.headers.set("X-Request-Id", requestId);
+    const route = matchedRoute(c);
+    const status = c.res.status;
+    const seconds = (performance.now() - started) / 1000;
+    metrics.httpRequests.inc({ method: c.req.method, route, status });
+    metrics.httpDuration.observe({ method: c.req.method, route }, seconds);
+    logger.info("request", {
+      request_id: requestId,
+      method: c.req.method,
+      path: c.req.path,
+      route,
+      status,
+      duration_ms: Math.round(seconds * 1e6) / 1e3,
+    });
+  };
+
+  app.use("*", observe);
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: opts.bodyLimitBytes,
+      onError: (c) =>
+        errorJson(
+          c,
+          new ApiError(413, "PAYLOAD_TOO_LARGE", `request body exceeds ${opts.bodyLimitBytes} bytes`),
+        ),
+    }),
+  );
+  app.use("*", async (c, next) => {
+    // Every endpoint that takes a body takes JSON; only matched routes are checked so unknown paths stay 404.
+    if (c.req.raw.body !== null && hasHandler(c)) {
+      const type = c.req.header("content-type") ?? "";
+      if (!JSON_TYPE.test(type)) {
+        return errorJson(
+          c,
+          new ApiError(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "request body must be application/json",
+            type || undefined,
+          ),
+        );
+      }
+    }
+    await next();
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return errorJson(c, err);
+    if (err instanceof HTTPException) {
+      // Hono's own validators throw these, e.g. for malformed JSON.
+      if (err.status === 400) return errorJson(c, new ApiError(400, "INVALID_INPUT", err.message));
+      if (err.status === 413) return errorJson(c, new ApiError(413, "PAYLOAD_TOO_LARGE", err.message));
+    }
+    logger.error("unhandled error", { request_id: c.get("requestId"), ...errorFields(err) });
+    return errorJson(c, new ApiError(500, "INTERNAL", "internal error"));
+  });
+
+  app.notFound((c) => {
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length > 0) {
+      c.header("Allow", allowed.join(", "));
+      return errorJson(
+        c,
+        new ApiError(405, "METHOD_NOT_ALLOWED", `${c.req.method} is not allowed on ${c.req.path}`, allowed),
+      );
+    }
+    return errorJson(c, new ApiError(404, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));
+  });
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.get("/ready", async (c) => {
+    if (!accepting) {
+      return c.json<ErrorBody>(
+        { error: "NOT_READY", message: "not accepting traffic (starting or draining)" },
+        503,
+      );
+    }
+    const failures = await probe();
+    const failing = Object.keys(failures);
+    if (failing.length > 0) {
+      return c.json<ErrorBody>(
+        { error: "NOT_READY", message: `dependency not ready: ${failing.join(", ")}`, details: failures },
+        503,
+      );
+    }
+    return c.json({ status: "ready" });
+  });
+  app.get("/metrics", async (c) => {
+    c.header("Content-Type", metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
+  });
+
+  let document: string | undefined;
+  app.get("/openapi.json", (c) => {
+    // Built once: every route is registered before the server starts listening.
+    document ??= JSON.stringify(
+      app.getOpenAPIDocument({
+        openapi: "3.0.3",
+        info: { title: opts.title, version: opts.version },
+      }),
+    );
+    c.header("Content-Type", "application/json");
+    return c.body(document);
+  });
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: `${opts.title} API reference` }));
+
+  return {
+    app,
+    inFlight: () => inFlight,
+    setAccepting: (a) => {
+      accepting = a;
+    },
+    setProbe: (p) => {
+      probe = p;
+    },
+    log: (c) => logger.child({ request_id: c.get("requestId") }),
+  };
+}
+
+function hasHandler(c: Context): boolean {
+  return matchedRoutes(c).some((r) => r.method !== "ALL");
+}
+
+function matchedRoute(c: Context): string {
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) {
+    const r = routes[i];
+    if (r && r.method !== "ALL") return r.path;
+  }
+  return "unmatched";
+}
+
+const patternCache = new Map<string, RegExp>();
+function allowedMethods(app: App, path: string): string[] {
+  const methods = new Set<string>();
+  for (const r of app.routes) {
+    if (r.method === "ALL") continue;
+    let re = patternCache.get(r.path);
+    if (!re) {
+      const source = r.path
+        .split("/")
+        .map((seg) =>
+          seg.startsWith(":") ? "[^/]+" : seg === "*" ? ".*" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+        )
+        .join("/");
+      re = new RegExp(`^${source}$`);
+      patternCache.set(r.path, re);
+    }
+    if (re.test(path)) methods.add(r.method);
+  }
+  return [...methods].sort();
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bun
+import { type Command, parseArgs, USAGE, UsageError } from "./cli/args.ts";
+import { ConfigError, describeConfig, loadConfig } from "./config.ts";
+import { ModuleError, resolveOrder } from "./modules/graph.ts";
+import { moduleTable, ROLES } from "./modules/registry.ts";
+import { exit, onShutdownSignal } from "./runtime.ts";
+import { startShop } from "./shop.ts";
+import { versionLine } from "./version.ts";
+
+const env = process.env;
+
+async function healthcheck(url: string | undefined): Promise<number> {
+  const target = url ?? `http://127.0.0.1:${loadConfig(env).PORT}/health`;
+  try {
+    const res = await fetch(target, { signal: AbortSignal.timeout(3000) });
+    await res.body?.cancel();
+    return res.status === 200 ? 0 : 1;
+  } catch {
+    return 1;
+  }
+}
+
+function listRoles(): string {
+  const table = moduleTable({ env: {} });
+  return ROLES.map((role) => {
+    const modules = resolveOrder(table, [role]).filter((m) => table[m].init !== undefined);
+    return `${role.padEnd(12)} ${modules.join(", ")}`;
+  }).join("\n");
+}
+
+async function run(command: Command): Promise<number> {
+  switch (command.kind) {
+    case "help":
+      console.log(USAGE);
+      return 0;
+    case "version":
+      console.log(versionLine());
+      return 0;
+    case "list-roles":
+      console.log(listRoles());
+      return 0;
+    case "config":
+      loadConfig(env);
+      for (const { name, value, source } of describeConfig(env)) {
+        console.log(`${name.padEnd(24)} ${(value ?? "").padEnd(40)} (${source})`);
+      }
+      return 0;
+    case "healthcheck":
+      return healthcheck(command.url);
+    case "run": {
+      const shop = await startShop(command.roles, { env });
+      onShutdownSignal((signal) => void shop.shutdown(0, signal));
+      return shop.exited;
+    }
+  }
+}
+
+try {
+  const command = parseArgs(process.argv.slice(2));
+  exit(await run(command));
+} catch (err) {
+  if (err instanceof UsageError) {
+    console.error(`shop: ${err.message}\n\n${USAGE}`);
+    exit(2);
+  }
+  const cause = err instanceof ModuleError ? err.cause : err;
+  if (cause instanceof ConfigError) console.error(`shop: ${cause.message}`);
+  else console.error(`shop: ${err instanceof Error ? err.message : String(err)}`);
+  exit(1);
+}

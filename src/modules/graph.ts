@@ -1,0 +1,168 @@
+/**
+ * A dependency graph of modules in the manner of Grafana Mimir / dskit `modules`: every module names
+ * the modules it needs and an init that returns its value plus an optional lifecycle. Modules are
+ * initialised once, started in dependency order and stopped in reverse.
+ */
+
+export interface Lifecycle {
+  start?(): Promise<void> | void;
+  stop?(): Promise<void> | void;
+  /** Readiness probe; throws (or rejects) with the reason when the dependency does not answer. */
+  ready?(): Promise<void> | void;
+}
+
+export interface Built<V> extends Lifecycle {
+  value: V;
+}
+
+export interface InitContext<M> {
+  get<D extends keyof M & string>(name: D): M[D];
+  /** Reports a failure after start: the process stops with a non-zero code. */
+  fail(err: unknown): void;
+}
+
+export interface ModuleDef<M, K extends keyof M> {
+  deps: readonly (keyof M & string)[];
+  /** Composite modules (roles) have no init: they only pull their dependencies in. */
+  init?(ctx: InitContext<M>): Built<M[K]> | Promise<Built<M[K]>>;
+}
+
+export type ModuleTable<M> = { [K in keyof M & string]: ModuleDef<M, K> };
+
+export class GraphError extends Error {
+  override name = "GraphError";
+}
+
+/** Dependency-first order of every module reachable from `roots`, roots in the order given. */
+export function resolveOrder<M>(
+  table: ModuleTable<M>,
+  roots: readonly (keyof M & string)[],
+): (keyof M & string)[] {
+  const order: (keyof M & string)[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (name: keyof M & string, path: string[]) => {
+    const s = state.get(name);
+    if (s === "done") return;
+    if (s === "visiting") throw new GraphError(`dependency cycle: ${[...path, name].join(" -> ")}`);
+    const def = table[name];
+    if (!def)
+      throw new GraphError(`unknown module "${name}"${path.length ? ` (needed by ${path.at(-1)})` : ""}`);
+    state.set(name, "visiting");
+    for (const dep of def.deps) visit(dep, [...path, name]);
+    state.set(name, "done");
+    order.push(name);
+  };
+  for (const root of roots) visit(root, []);
+  return order;
+}
+
+interface Running<M> {
+  name: keyof M & string;
+  built: Built<unknown> | undefined;
+}
+
+export class ModuleManager<M> {
+  private readonly values = new Map<string, unknown>();
+  private readonly running: Running<M>[] = [];
+  private initialised: Running<M>[] = [];
+  readonly order: (keyof M & string)[];
+
+  constructor(
+    private readonly table: ModuleTable<M>,
+    roots: readonly (keyof M & string)[],
+    private readonly onFailure: (module: string, err: unknown) => void,
+  ) {
+    this.order = resolveOrder(table, roots);
+  }
+
+  get<D extends keyof M & string>(name: D): M[D] {
+    if (!this.values.has(name)) throw new GraphError(`module "${name}" is not initialised`);
+    return this.values.get(name) as M[D];
+  }
+
+  has(name: keyof M & string): boolean {
+    return this.values.has(name);
+  }
+
+  async init(): Promise<void> {
+    for (const name of this.order) {
+      const def = this.table[name];
+      const allowed = new Set<string>(def.deps);
+      const ctx: InitContext<M> = {
+        get: (dep) => {
+          // Keeps declarations honest: a module may only reach what it declared.
+          if (!allowed.has(dep)) throw new GraphError(`module "${name}" uses "${dep}" without declaring it`);
+          return this.get(dep);
+        },
+        fail: (err) => this.onFailure(name, err),
+      };
+      let built: Built<unknown> | undefined;
+      try {
+        built = def.init ? await def.init(ctx) : undefined;
+      } catch (err) {
+        throw new ModuleError(name, "init", err);
+      }
+      this.values.set(name, built?.value);
+      this.initialised.push({ name, built });
+    }
+  }
+
+  async start(): Promise<void> {
+    for (const entry of this.initialised) {
+      try {
+        await entry.built?.start?.();
+      } catch (err) {
+        throw new ModuleError(entry.name, "start", err);
+      }
+      this.running.push(entry);
+    }
+  }
+
+  /** Stops started modules in reverse order; every module gets its stop even if an earlier one failed. */
+  async stop(onError: (module: string, err: unknown) => void): Promise<void> {
+    while (this.running.length > 0) {
+      const entry = this.running.pop();
+      if (!entry) break;
+      try {
+        await entry.built?.stop?.();
+      } catch (err) {
+        onError(entry.name, err);
+      }
+    }
+  }
+
+  /** Runs every readiness probe; returns the failing modules with their reasons. */
+  async readiness(timeoutMs: number): Promise<Record<string, string>> {
+    const failures: Record<string, string> = {};
+    await Promise.all(
+      this.initialised.map(async ({ name, built }) => {
+        if (!built?.ready) return;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        try {
+          await Promise.race([
+            built.ready(),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+            }),
+          ]);
+        } catch (err) {
+          failures[name] = err instanceof Error ? err.message : String(err);
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+    return failures;
+  }
+}
+
+export class ModuleError extends Error {
+  constructor(
+    readonly module: string,
+    readonly phase: "init" | "start",
+    override readonly cause: unknown,
+  ) {
+    super(`module "${module}" failed to ${phase}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = "ModuleError";
+  }
+}
