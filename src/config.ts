@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseFaults } from "./resilience/faults.ts";
 
 /**
  * Every environment variable shop reads, parsed once. Each entry carries its documentation so that
@@ -57,6 +58,25 @@ export const vars = {
     default: "65536",
     expected: "integer bytes 1..104857600",
     doc: "Largest accepted request body; larger ones get 413",
+  }),
+  FAULTS: v({
+    schema: z.string().refine((s) => {
+      try {
+        parseFaults(s);
+        return true;
+      } catch {
+        return false;
+      }
+    }),
+    expected:
+      "dep:error=P or dep:latency=DURATION, comma-separated (e.g. dynamodb:error=0.5,redis:latency=200ms)",
+    doc: "Faults injected inside dependency calls at startup; see /admin/faults to change them at run time",
+  }),
+  ADMIN_TOKEN: v({
+    schema: z.string().min(16).max(512),
+    secret: true,
+    expected: "string of 16..512 characters",
+    doc: "Bearer token for admin routes; without it /admin/* does not exist and stock/item admin routes are open",
   }),
 } satisfies Record<string, VarSpec<unknown>>;
 

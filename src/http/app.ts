@@ -4,6 +4,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { matchedRoutes } from "hono/route";
+import type { Readiness } from "../modules/graph.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -19,7 +20,7 @@ export interface HttpCore {
   /** Set by the process lifecycle: false while starting and once draining, so /ready answers 503. */
   setAccepting(accepting: boolean): void;
   /** Probes every module's dependency; the lifecycle installs it once the module graph exists. */
-  setProbe(probe: () => Promise<Record<string, string>>): void;
+  setProbe(probe: () => Promise<Readiness>): void;
   /** A logger that carries the request id, for handlers that log. */
   log(c: Context): Logger;
 }
@@ -49,7 +50,7 @@ export function createHttp(opts: {
   const { logger, metrics } = opts;
   let inFlight = 0;
   let accepting = false;
-  let probe: () => Promise<Record<string, string>> = async () => ({});
+  let probe: () => Promise<Readiness> = async () => ({ failures: {}, checks: {} });
 
   const app: App = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
@@ -157,15 +158,19 @@ export function createHttp(opts: {
         503,
       );
     }
-    const failures = await probe();
+    const { failures, checks } = await probe();
     const failing = Object.keys(failures);
     if (failing.length > 0) {
       return c.json<ErrorBody>(
-        { error: "NOT_READY", message: `dependency not ready: ${failing.join(", ")}`, details: failures },
+        {
+          error: "NOT_READY",
+          message: `dependency not ready: ${failing.join(", ")}`,
+          details: { failures, checks },
+        },
         503,
       );
     }
-    return c.json({ status: "ready" });
+    return c.json({ status: "ready", checks });
   });
   app.get("/metrics", async (c) => {
     c.header("Content-Type", metrics.registry.contentType);

@@ -7,8 +7,16 @@
 export interface Lifecycle {
   start?(): Promise<void> | void;
   stop?(): Promise<void> | void;
-  /** Readiness probe; throws (or rejects) with the reason when the dependency does not answer. */
-  ready?(): Promise<void> | void;
+  /**
+   * Readiness probe; throws (or rejects) with the reason when the dependency does not answer. What it
+   * returns (e.g. breaker states) is shown in the /ready body.
+   */
+  ready?(): unknown;
+}
+
+export interface Readiness {
+  failures: Record<string, string>;
+  checks: Record<string, unknown>;
 }
 
 export interface Built<V> extends Lifecycle {
@@ -131,15 +139,16 @@ export class ModuleManager<M> {
     }
   }
 
-  /** Runs every readiness probe; returns the failing modules with their reasons. */
-  async readiness(timeoutMs: number): Promise<Record<string, string>> {
+  /** Runs every readiness probe: the failing modules with their reasons, and what the others reported. */
+  async readiness(timeoutMs: number): Promise<Readiness> {
     const failures: Record<string, string> = {};
+    const checks: Record<string, unknown> = {};
     await Promise.all(
       this.initialised.map(async ({ name, built }) => {
         if (!built?.ready) return;
         let timer: ReturnType<typeof setTimeout> | undefined;
         try {
-          await Promise.race([
+          checks[name] = await Promise.race([
             built.ready(),
             new Promise((_, reject) => {
               timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
@@ -152,7 +161,7 @@ export class ModuleManager<M> {
         }
       }),
     );
-    return failures;
+    return { failures, checks };
   }
 }
 

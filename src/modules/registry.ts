@@ -8,6 +8,7 @@ import type { ProductStore } from "../domain/products.ts";
 import { createHttp, type HttpCore } from "../http/app.ts";
 import { createLogger, type Logger } from "../observability/log.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
+import { createResilience, type Resilience } from "../resilience/index.ts";
 import { registerProductRoutes } from "../routes/products/handlers.ts";
 import { type HttpServer, serve } from "../runtime.ts";
 import { sleep } from "../util/time.ts";
@@ -21,6 +22,7 @@ export interface Modules {
   http: HttpCore;
   /** Listens last and stops first among the request-serving modules; worker modules depend on it. */
   server: { port(): number | undefined };
+  resilience: Resilience;
   productStore: ProductStore;
   productsApi: undefined;
   // roles
@@ -90,6 +92,13 @@ export function moduleTable(environment: Environment): ModuleTable<Modules> {
             while (http.inFlight() > 0) await sleep(5);
           },
         };
+      },
+    },
+    resilience: {
+      deps: ["config", "logger", "metrics"],
+      init: ({ get }) => {
+        const resilience = createResilience(get("config").FAULTS, get("metrics").registry, get("logger"));
+        return { value: resilience, ready: () => resilience.states() };
       },
     },
     productStore: { deps: [], init: () => ({ value: new MemoryProductStore() }) },
