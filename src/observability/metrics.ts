@@ -1,14 +1,105 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Gauge, type Metric, Registry } from "prom-client";
 
 /**
  * One registry per process (and per in-process test instance). Feature modules create their own
- * instruments on `registry`; the HTTP instruments every role shares are created here.
+ * prom-client instruments on `registry`; the per-request HTTP instruments are `RequestMetrics`.
  */
 export interface Metrics {
   registry: Registry;
-  httpRequests: Counter<"method" | "route" | "status">;
-  httpDuration: Histogram<"method" | "route">;
-  httpInFlight: Gauge;
+  http: RequestMetrics;
+  /** Counted by the HTTP layer and read on scrape: a gauge updated per request costs a label hash each time. */
+  setInFlightSource(read: () => number): void;
+}
+
+const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+interface Series {
+  labels: Record<string, string | number>;
+  count: number;
+  sum: number;
+  buckets: Float64Array;
+  statuses: Map<number, number>;
+}
+
+/**
+ * http_requests_total and http_request_duration_seconds, kept in plain arrays per label set and
+ * rendered through prom-client's registry on scrape. prom-client's own observe hashes the label
+ * object on every call, which cost more than routing a product read.
+ */
+export class RequestMetrics {
+  private readonly latency = new Map<string, Series>();
+
+  constructor(registry: Registry) {
+    // prom-client renders anything with this shape; the cast is the registry's own Metric union.
+    registry.registerMetric({
+      name: "http_requests_total",
+      get: async () => ({
+        name: "http_requests_total",
+        help: "HTTP requests by method, route template and status",
+        type: "counter",
+        aggregator: "sum",
+        values: [...this.latency.values()].flatMap((s) =>
+          [...s.statuses].map(([status, value]) => ({ labels: { ...s.labels, status }, value })),
+        ),
+      }),
+      reset: () => this.latency.clear(),
+    } as unknown as Metric);
+    registry.registerMetric({
+      name: "http_request_duration_seconds",
+      get: async () => ({
+        name: "http_request_duration_seconds",
+        help: "HTTP request latency by method and route template",
+        type: "histogram",
+        aggregator: "sum",
+        values: [...this.latency.values()].flatMap((s) => {
+          let cumulative = 0;
+          const out = BUCKETS.map((le, i) => {
+            cumulative += s.buckets[i] ?? 0;
+            return {
+              labels: { ...s.labels, le },
+              value: cumulative,
+              metricName: "http_request_duration_seconds_bucket",
+            };
+          });
+          out.push({
+            labels: { ...s.labels, le: "+Inf" as unknown as number },
+            value: s.count,
+            metricName: "http_request_duration_seconds_bucket",
+          });
+          return [
+            ...out,
+            { labels: s.labels, value: s.sum, metricName: "http_request_duration_seconds_sum" },
+            { labels: s.labels, value: s.count, metricName: "http_request_duration_seconds_count" },
+          ];
+        }),
+      }),
+      reset: () => this.latency.clear(),
+    } as unknown as Metric);
+  }
+
+  record(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${route}`;
+    let s = this.latency.get(key);
+    if (!s) {
+      s = {
+        labels: { method, route },
+        count: 0,
+        sum: 0,
+        buckets: new Float64Array(BUCKETS.length),
+        statuses: new Map(),
+      };
+      this.latency.set(key, s);
+    }
+    s.statuses.set(status, (s.statuses.get(status) ?? 0) + 1);
+    s.count++;
+    s.sum += seconds;
+    for (let i = 0; i < BUCKETS.length; i++) {
+      if (seconds <= (BUCKETS[i] as number)) {
+        s.buckets[i] = (s.buckets[i] ?? 0) + 1;
+        break;
+      }
+    }
+  }
 }
 
 export function createMetrics(): Metrics {
@@ -16,23 +107,16 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry });
   return {
     registry,
-    httpRequests: new Counter({
-      name: "http_requests_total",
-      help: "HTTP requests by method, route template and status",
-      labelNames: ["method", "route", "status"] as const,
-      registers: [registry],
-    }),
-    httpDuration: new Histogram({
-      name: "http_request_duration_seconds",
-      help: "HTTP request latency by method and route template",
-      labelNames: ["method", "route"] as const,
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    }),
-    httpInFlight: new Gauge({
-      name: "http_requests_in_flight",
-      help: "HTTP requests being served",
-      registers: [registry],
-    }),
+    http: new RequestMetrics(registry),
+    setInFlightSource: (read) => {
+      new Gauge({
+        name: "http_requests_in_flight",
+        help: "HTTP requests being served",
+        registers: [registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    },
   };
 }

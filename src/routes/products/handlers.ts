@@ -1,26 +1,24 @@
 import type { ProductStore } from "../../domain/products.ts";
 import type { App } from "../../http/app.ts";
 import { invalidInput, notFound } from "../../http/errors.ts";
+import { handle } from "../../http/route.ts";
 import { addProductDetails, getProduct } from "./routes.ts";
 
 export function registerProductRoutes(app: App, store: ProductStore): void {
-  app.openapi(getProduct, async (c) => {
-    const { productId } = c.req.valid("param");
-    const product = await store.get(productId);
-    if (!product) throw notFound(`product ${productId} not found`);
+  handle(app, getProduct, async (c, { params }) => {
+    const product = await store.get(params.productId);
+    if (!product) throw notFound(`product ${params.productId} not found`);
     return c.json(product, 200);
   });
 
-  app.openapi(addProductDetails, async (c) => {
-    const { productId } = c.req.valid("param");
-    const product = c.req.valid("json");
-    if (product.product_id !== productId) {
+  handle(app, addProductDetails, async (c, { params, body }) => {
+    if (body.product_id !== params.productId) {
       throw invalidInput(
         "product_id in the body differs from the path",
-        `product_id: ${product.product_id} does not match path productId ${productId}`,
+        `product_id: ${body.product_id} does not match path productId ${params.productId}`,
       );
     }
-    await store.put(product);
+    await store.put(body);
     return c.body(null, 204);
   });
 }

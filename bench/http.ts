@@ -1,0 +1,69 @@
+/**
+ * GET /products/{id}: shop (the compiled binary, memory store, 10k products, default logging) against
+ * a bare Bun.serve returning the same JSON from a Map. Server on one core, wrk on the other, 64
+ * connections. Prints req/s, p50/p99 and the ratio shop/bare measured in this same run.
+ */
+import { existsSync } from "node:fs";
+import { demoProduct } from "../src/domain/products.ts";
+import { fmt, freePort, startPinned, wrk } from "./lib.ts";
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const script = new URL("./random-product.lua", import.meta.url).pathname;
+
+if (!existsSync("shop")) await Bun.$`bun run build`.quiet();
+
+const shopPort = freePort();
+const shop = await startPinned(
+  ["./shop", "--role", "api"],
+  { PORT: String(shopPort), HOST: "127.0.0.1", SHUTDOWN_DRAIN_MS: "0" },
+  `http://127.0.0.1:${shopPort}/ready`,
+);
+for (let id = 1; id <= 10_000; id += 100) {
+  await Promise.all(
+    Array.from({ length: 100 }, (_, i) =>
+      fetch(`http://127.0.0.1:${shopPort}/products/${id + i}/details`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(demoProduct(id + i)),
+      }),
+    ),
+  );
+}
+const barePort = freePort();
+const bare = await startPinned(
+  [process.execPath, new URL("./bare-server.ts", import.meta.url).pathname],
+  { PORT: String(barePort) },
+  `http://127.0.0.1:${barePort}/products/1`,
+);
+
+console.log(`GET /products/{id}, ${connections} connections, ${seconds}s x ${rounds} rounds, alternating`);
+const results = {
+  shop: [] as Awaited<ReturnType<typeof wrk>>[],
+  bare: [] as Awaited<ReturnType<typeof wrk>>[],
+};
+try {
+  // Warm both (JIT), then alternate so background noise hits both alike.
+  await wrk(`http://127.0.0.1:${shopPort}`, { connections, seconds: 2, script, pid: shop.pid });
+  await wrk(`http://127.0.0.1:${barePort}`, { connections, seconds: 2, script, pid: bare.pid });
+  for (let r = 0; r < rounds; r++) {
+    results.shop.push(
+      await wrk(`http://127.0.0.1:${shopPort}`, { connections, seconds, script, pid: shop.pid }),
+    );
+    results.bare.push(
+      await wrk(`http://127.0.0.1:${barePort}`, { connections, seconds, script, pid: bare.pid }),
+    );
+  }
+} finally {
+  shop.kill("SIGTERM");
+  bare.kill("SIGTERM");
+}
+const best = (xs: Awaited<ReturnType<typeof wrk>>[]) => xs.reduce((a, b) => (b.rps > a.rps ? b : a));
+const s = best(results.shop);
+const b = best(results.bare);
+console.log(`shop  ${fmt(s)}`);
+console.log(`bare  ${fmt(b)}`);
+console.log(
+  `ratio shop/bare: ${(s.rps / b.rps).toFixed(2)} (target >= 0.80); shop p99 ${s.p99Ms.toFixed(2)} ms (target <= 5)`,
+);
