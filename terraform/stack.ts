@@ -1,5 +1,5 @@
 import { AwsProvider } from "@cdktn/provider-aws/lib/provider";
-import { S3Backend, TerraformOutput, TerraformStack, TerraformVariable } from "cdktn";
+import { Fn, S3Backend, TerraformOutput, TerraformStack, TerraformVariable } from "cdktn";
 import type { Construct } from "constructs";
 import {
   APP,
@@ -54,12 +54,10 @@ export class ShopStack extends TerraformStack {
     const imageTag = new TerraformVariable(this, "image_tag", {
       type: "string",
       description: "Image tag to run on every service: the git SHA the deploy workflow pushed",
-      validation: [
-        {
-          condition: '${can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))}',
-          errorMessage: "image_tag must be a valid Docker tag (the deploy workflow passes the git SHA)",
-        },
-      ],
+    });
+    imageTag.addValidation({
+      condition: Fn.can(Fn.regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", imageTag.stringValue)),
+      errorMessage: "image_tag must be a valid Docker tag (the deploy workflow passes the git SHA)",
     });
 
     const network = new Network(this, "network", {
