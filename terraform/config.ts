@@ -294,15 +294,15 @@ export function albIdleTimeoutSeconds(): number {
 }
 
 /**
- * Visibility timeout: the longest processing (one payment) plus retries, with room for one missed heartbeat.
- * The processor extends visibility while it works, so this only bounds how long a crashed worker's message
- * stays invisible before another task picks it up.
+ * Visibility timeout of the orders queue. The processor extends visibility while an order is in flight
+ * (heartbeat), so this does not bound processing time; it decides how soon the message of a crashed task is
+ * handed to another one. A minute, or twice the longest processing (one payment and two retries) if longer,
+ * so that a heartbeat delayed by a GC pause or a slow network never lets a live order be redelivered.
  */
 export function queueVisibilitySeconds(): number {
-  const paymentS = APP.paymentSimMs / 1000;
   const attempts = 3;
-  const heartbeatMarginS = 30;
-  return Math.ceil(paymentS * attempts + heartbeatMarginS);
+  const longestProcessingS = (APP.paymentSimMs / 1000) * attempts;
+  return Math.max(60, Math.ceil(longestProcessingS * 2));
 }
 
 /** Rejects configurations the binary or ECS would misbehave with, at synth time rather than at deploy. */

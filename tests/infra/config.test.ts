@@ -64,7 +64,7 @@ describe("derived timings", () => {
 
   test("ALB idle timeout is above the WebSocket ping; visibility above a payment with retries", () => {
     expect(albIdleTimeoutSeconds()).toBeGreaterThan(APP.wsPingMs / 1000);
-    expect(queueVisibilitySeconds()).toBe(3 * 3 + 30);
+    expect(queueVisibilitySeconds()).toBe(60);
   });
 
   test("backlog per task = what one task clears in the target wait", () => {
