@@ -118,9 +118,9 @@ export class ShopStack extends TerraformStack {
       idleTimeoutSeconds: albIdleTimeoutSeconds(),
       deregistrationDelaySeconds: deregistrationDelaySeconds(env),
       deletionProtection: prod,
-      routes: webRoles.map((r) => {
-        const routes = needs[r].routes;
-        return { name: r, paths: routes === "none" ? [] : routes };
+      routes: ROLES.flatMap((name) => {
+        const paths = needs[name].routes;
+        return paths === "none" ? [] : [{ name, paths }];
       }),
     });
 

@@ -1,4 +1,7 @@
 import { expect } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Testing } from "cdktn";
 import {
   getToHaveDataSourceWithProperties,
@@ -49,9 +52,16 @@ export interface Tf {
 
 /** Synthesizes one environment with cdktn's feature validations on (they fail on unsupported targets). */
 export function synth(env: EnvConfig): Synth {
-  const app = Testing.app({ context: { targetVersions: TARGET_VERSIONS } });
-  const json = Testing.synth(new ShopStack(app, env), true);
-  return { json, tf: JSON.parse(json) as Tf };
+  // An App creates its outdir even though in-memory synthesis writes nothing there; Testing.app()'s default
+  // temporary directory would be left behind on every run.
+  const outdir = mkdtempSync(join(tmpdir(), "shop-infra-test-"));
+  try {
+    const app = Testing.app({ outdir, context: { targetVersions: TARGET_VERSIONS } });
+    const json = Testing.synth(new ShopStack(app, env), true);
+    return { json, tf: JSON.parse(json) as Tf };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }
 
 export const dev = () => synth(environments.dev);
