@@ -1,0 +1,330 @@
+/**
+ * Everything that differs between environments, and the one table that says what each role of the binary
+ * needs. Constructs take their props from here; nothing else in terraform/ hard-codes a size or a count.
+ */
+
+import cdktf from "./cdktf.json" with { type: "json" };
+
+/**
+ * Terraform and OpenTofu releases the output must run on (ephemeral resources and write-only arguments keep
+ * generated secrets out of state and need 1.11). cdktn checks every feature used against these at synth.
+ */
+export const TARGET_VERSIONS = cdktf.targetVersions;
+export const REQUIRED_TERRAFORM = ">= 1.11.0";
+
+export const ROLES = ["api", "processor", "bidder", "broadcaster", "archiver"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const TABLES = ["products", "carts", "inventory", "orders", "idempotency", "counters"] as const;
+export type TableName = (typeof TABLES)[number];
+
+/** The app's port and health endpoints (Foundation issue); every construct that talks to a task uses these. */
+export const APP = {
+  port: 8080,
+  readyPath: "/ready",
+  healthCheckCommand: ["CMD", "/shop", "healthcheck"],
+  /** The broadcaster pings WebSocket clients this often; the ALB idle timeout must stay above it. */
+  wsPingMs: 20_000,
+  /** Payment simulation per order; the processor's longest step. */
+  paymentSimMs: 3_000,
+} as const;
+
+/** How each role scales; the signal is the one that saturates first for that role. */
+export type Scaling =
+  | { kind: "requests"; targetPerTask: number }
+  | { kind: "backlog"; targetPerTask: number }
+  | { kind: "cpu"; targetPercent: number }
+  | { kind: "fixed" };
+
+export interface RoleSize {
+  /** Fargate CPU units (256 = 0.25 vCPU) and memory MiB; must be a valid Fargate pair. */
+  cpu: number;
+  memory: number;
+  min: number;
+  max: number;
+}
+
+export interface RoleNeeds {
+  tables: readonly TableName[];
+  redis: boolean;
+  postgres: boolean;
+  publishOrders: boolean;
+  consumeOrders: boolean;
+  /** Receives ADMIN_TOKEN, which guards the admin-only endpoints it serves. */
+  adminToken: boolean;
+  /** ALB path patterns routed to this role; `default` takes whatever no other rule matched. */
+  routes: readonly string[] | "default" | "none";
+  scaling: Scaling;
+}
+
+/**
+ * Which role needs what. The IAM policies, security-group rules, environment variables and secrets of each
+ * service are all derived from this table, so granting a role something is a one-line change here.
+ */
+export function roleNeeds(env: EnvConfig): Record<Role, RoleNeeds> {
+  return {
+    api: {
+      tables: TABLES,
+      redis: true,
+      postgres: false,
+      publishOrders: true,
+      consumeOrders: false,
+      adminToken: true,
+      routes: "default",
+      scaling: { kind: "requests", targetPerTask: env.scaling.apiRequestsPerTask },
+    },
+    processor: {
+      tables: ["orders", "inventory", "carts", "idempotency"],
+      redis: false,
+      postgres: false,
+      publishOrders: false,
+      consumeOrders: true,
+      adminToken: false,
+      routes: "none",
+      scaling: { kind: "backlog", targetPerTask: backlogPerTask(env) },
+    },
+    bidder: {
+      tables: [],
+      redis: true,
+      postgres: false,
+      publishOrders: false,
+      consumeOrders: false,
+      adminToken: true,
+      routes: ["/api/v1/items*"],
+      scaling: { kind: "requests", targetPerTask: env.scaling.bidderRequestsPerTask },
+    },
+    broadcaster: {
+      tables: [],
+      redis: true,
+      postgres: false,
+      publishOrders: false,
+      consumeOrders: false,
+      adminToken: false,
+      routes: ["/ws/*", "/auctions/*"],
+      scaling: { kind: "cpu", targetPercent: env.scaling.broadcasterCpuPercent },
+    },
+    archiver: {
+      tables: [],
+      redis: true,
+      postgres: true,
+      publishOrders: false,
+      consumeOrders: false,
+      adminToken: false,
+      routes: "none",
+      // One consumer group member keeps up with the target rate; more would only contend on the stream.
+      scaling: { kind: "fixed" },
+    },
+  };
+}
+
+/**
+ * Acceptable backlog per processor task: a task finishes PROCESSOR_CONCURRENCY orders every payment time, so
+ * this backlog is cleared within `backlogSeconds`. Scaling on it keeps queue wait bounded whatever the rate.
+ */
+export function backlogPerTask(env: EnvConfig): number {
+  const perSecond = env.app.processorConcurrency / (APP.paymentSimMs / 1000);
+  return Math.max(1, Math.round(perSecond * env.scaling.processorBacklogSeconds));
+}
+
+export interface StateConfig {
+  bucket: string;
+  region: string;
+  /** S3-native lock file (Terraform >= 1.10) or a DynamoDB lock table for older tooling. */
+  lock: { kind: "s3" } | { kind: "dynamodb"; table: string };
+}
+
+export interface EnvConfig {
+  name: "dev" | "prod";
+  region: string;
+  /** Availability zones used for subnets (and for multi-AZ data in prod). */
+  azCount: number;
+  vpcCidr: string;
+  /** One NAT gateway (cheap, single point of egress failure) or one per AZ. */
+  natGateways: "one" | "per-az";
+  /** ACM certificate for the ALB; without one the ALB serves plain HTTP. */
+  certificateArn?: string;
+  state: StateConfig;
+  deletionProtection: boolean;
+  logRetentionDays: number;
+  roles: Record<Role, RoleSize>;
+  app: {
+    logLevel: "debug" | "info" | "warn" | "error";
+    paymentConcurrency: number;
+    processorConcurrency: number;
+    bidStrategy: "lua" | "optimistic";
+    /** SIGTERM → /ready 503 for this long; the target group's deregistration delay matches it. */
+    shutdownDrainMs: number;
+    /** Hard bound on the whole shutdown; the container's stopTimeout sits above it. */
+    shutdownTimeoutMs: number;
+  };
+  scaling: {
+    apiRequestsPerTask: number;
+    bidderRequestsPerTask: number;
+    broadcasterCpuPercent: number;
+    processorBacklogSeconds: number;
+  };
+  cache: { nodeType: string; replicas: number };
+  database: {
+    instanceClass: string;
+    allocatedGb: number;
+    maxAllocatedGb: number;
+    backupRetentionDays: number;
+    multiAz: boolean;
+  };
+  alarms: {
+    /** Oldest message age on the orders queue that pages someone. */
+    oldestMessageSeconds: number;
+    /** 5xx responses as a share of requests, in percent. */
+    errorRatePercent: number;
+    /** Subscribed to the alerts topic when set. */
+    email?: string;
+  };
+}
+
+const base = {
+  region: "us-west-2",
+  vpcCidr: "10.40.0.0/16",
+  state: { bucket: "shop-terraform-state", region: "us-west-2", lock: { kind: "s3" } },
+  app: {
+    logLevel: "info",
+    paymentConcurrency: 64,
+    processorConcurrency: 50,
+    bidStrategy: "lua",
+    shutdownDrainMs: 5_000,
+    shutdownTimeoutMs: 30_000,
+  },
+  scaling: {
+    apiRequestsPerTask: 1_000,
+    bidderRequestsPerTask: 2_000,
+    broadcasterCpuPercent: 60,
+    processorBacklogSeconds: 30,
+  },
+} as const satisfies Partial<EnvConfig>;
+
+export const environments: Record<EnvConfig["name"], EnvConfig> = {
+  dev: {
+    ...base,
+    name: "dev",
+    azCount: 2,
+    natGateways: "one",
+    deletionProtection: false,
+    logRetentionDays: 7,
+    roles: {
+      api: { cpu: 256, memory: 512, min: 1, max: 3 },
+      processor: { cpu: 256, memory: 512, min: 1, max: 3 },
+      bidder: { cpu: 256, memory: 512, min: 1, max: 3 },
+      broadcaster: { cpu: 256, memory: 512, min: 1, max: 3 },
+      archiver: { cpu: 256, memory: 512, min: 1, max: 1 },
+    },
+    cache: { nodeType: "cache.t4g.micro", replicas: 0 },
+    database: {
+      instanceClass: "db.t4g.micro",
+      allocatedGb: 20,
+      maxAllocatedGb: 50,
+      backupRetentionDays: 1,
+      multiAz: false,
+    },
+    alarms: { oldestMessageSeconds: 300, errorRatePercent: 5 },
+  },
+  prod: {
+    ...base,
+    name: "prod",
+    azCount: 3,
+    natGateways: "per-az",
+    deletionProtection: true,
+    logRetentionDays: 30,
+    roles: {
+      api: { cpu: 1024, memory: 2048, min: 2, max: 20 },
+      processor: { cpu: 512, memory: 1024, min: 2, max: 20 },
+      bidder: { cpu: 1024, memory: 2048, min: 2, max: 20 },
+      broadcaster: { cpu: 1024, memory: 2048, min: 2, max: 20 },
+      archiver: { cpu: 512, memory: 1024, min: 1, max: 1 },
+    },
+    cache: { nodeType: "cache.r7g.large", replicas: 1 },
+    database: {
+      instanceClass: "db.r7g.large",
+      allocatedGb: 100,
+      maxAllocatedGb: 500,
+      backupRetentionDays: 14,
+      multiAz: true,
+    },
+    alarms: { oldestMessageSeconds: 120, errorRatePercent: 1 },
+  },
+};
+
+/**
+ * Account-specific settings come from the synthesizing shell, never from this file: the state bucket, the
+ * certificate and the alarm address differ per AWS account, the sizes above do not.
+ */
+export function withOverrides(env: EnvConfig, vars: Record<string, string | undefined>): EnvConfig {
+  const upper = env.name.toUpperCase();
+  const pick = (name: string) => vars[`SHOP_${upper}_${name}`] ?? vars[`SHOP_${name}`];
+  const lockTable = pick("STATE_LOCK_TABLE");
+  const certificateArn = pick("CERTIFICATE_ARN");
+  const email = pick("ALARM_EMAIL");
+  return {
+    ...env,
+    region: pick("AWS_REGION") ?? env.region,
+    ...(certificateArn ? { certificateArn } : {}),
+    state: {
+      bucket: pick("STATE_BUCKET") ?? env.state.bucket,
+      region: pick("STATE_REGION") ?? env.state.region,
+      lock: lockTable ? { kind: "dynamodb", table: lockTable } : env.state.lock,
+    },
+    alarms: { ...env.alarms, ...(email ? { email } : {}) },
+  };
+}
+
+/** ECS caps stopTimeout at 120 s; the container must get SIGKILL only after the binary's own hard bound. */
+export const ECS_MAX_STOP_TIMEOUT_S = 120;
+const STOP_MARGIN_S = 5;
+
+export function stopTimeoutSeconds(env: EnvConfig): number {
+  return Math.ceil(env.app.shutdownTimeoutMs / 1000) + STOP_MARGIN_S;
+}
+
+/** Deregistration delay equals the drain: the ALB stops routing to a task for exactly as long as it drains. */
+export function deregistrationDelaySeconds(env: EnvConfig): number {
+  return Math.ceil(env.app.shutdownDrainMs / 1000);
+}
+
+/** Idle timeout comfortably above the WebSocket ping interval, so an idle but live socket is never cut. */
+export function albIdleTimeoutSeconds(): number {
+  return Math.ceil((APP.wsPingMs * 3) / 1000);
+}
+
+/**
+ * Visibility timeout of the orders queue. The processor extends visibility while an order is in flight
+ * (heartbeat), so this does not bound processing time; it decides how soon the message of a crashed task is
+ * handed to another one. A minute, or twice the longest processing (one payment and two retries) if longer,
+ * so that a heartbeat delayed by a GC pause or a slow network never lets a live order be redelivered.
+ */
+export function queueVisibilitySeconds(): number {
+  const attempts = 3;
+  const longestProcessingS = (APP.paymentSimMs / 1000) * attempts;
+  return Math.max(60, Math.ceil(longestProcessingS * 2));
+}
+
+/** Rejects configurations the binary or ECS would misbehave with, at synth time rather than at deploy. */
+export function validate(env: EnvConfig): string[] {
+  const problems: string[] = [];
+  const stop = stopTimeoutSeconds(env);
+  if (stop > ECS_MAX_STOP_TIMEOUT_S) {
+    problems.push(`${env.name}: stopTimeout ${stop}s exceeds the ECS maximum of ${ECS_MAX_STOP_TIMEOUT_S}s`);
+  }
+  if (env.app.shutdownDrainMs >= env.app.shutdownTimeoutMs) {
+    problems.push(`${env.name}: shutdownDrainMs must be below shutdownTimeoutMs`);
+  }
+  if (env.azCount < 2) problems.push(`${env.name}: azCount must be at least 2 (the ALB needs two subnets)`);
+  for (const role of ROLES) {
+    const size = env.roles[role];
+    if (size.min < 1 || size.max < size.min) problems.push(`${env.name}/${role}: need 1 <= min <= max`);
+  }
+  if (env.roles.archiver.min !== env.roles.archiver.max) {
+    problems.push(`${env.name}/archiver: runs a fixed count, min must equal max`);
+  }
+  if (env.natGateways === "one" && env.name === "prod") {
+    problems.push("prod: one NAT gateway is a single point of failure; use per-az");
+  }
+  return problems;
+}

@@ -1,0 +1,169 @@
+import { DataAwsCallerIdentity } from "@cdktn/provider-aws/lib/data-aws-caller-identity";
+import { IamRole } from "@cdktn/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktn/provider-aws/lib/iam-role-policy";
+import { Construct } from "constructs";
+import { ROLES, type Role, type RoleNeeds, type TableName } from "../config.ts";
+import type { TableRef } from "./data.ts";
+
+export interface IamProps {
+  prefix: string;
+  region: string;
+  needs: Record<Role, RoleNeeds>;
+  tables: Record<TableName, TableRef>;
+  topicArn: string;
+  queueArn: string;
+  repositoryArn: string;
+  logGroupArns: Record<Role, string>;
+  /** Secrets each role's containers receive; only its execution role may read them. */
+  secretArns: Record<Role, string[]>;
+}
+
+interface Statement {
+  Sid: string;
+  Effect: "Allow";
+  Action: string[];
+  Resource: string[];
+}
+
+/** Item-level access as the stores use it; no Scan, no table management. */
+const DYNAMODB_ITEM_ACTIONS = [
+  "dynamodb:GetItem",
+  "dynamodb:BatchGetItem",
+  "dynamodb:Query",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:BatchWriteItem",
+  "dynamodb:ConditionCheckItem",
+  "dynamodb:DescribeTable",
+];
+
+const SQS_CONSUMER_ACTIONS = [
+  "sqs:ReceiveMessage",
+  "sqs:DeleteMessage",
+  "sqs:ChangeMessageVisibility",
+  "sqs:GetQueueAttributes",
+];
+
+/**
+ * Two roles per service: the task role is what the binary may do (derived from the role's needs, nothing
+ * else), the execution role is what ECS may do on its behalf (pull the image, write its logs, read its
+ * secrets). Separate per service, so a bidder task can never read the database password.
+ */
+export class Iam extends Construct {
+  readonly taskRoleArns: Record<Role, string>;
+  readonly executionRoleArns: Record<Role, string>;
+
+  constructor(scope: Construct, id: string, props: IamProps) {
+    super(scope, id);
+    const account = new DataAwsCallerIdentity(this, "account", {});
+    // Only ECS tasks of this account may assume these roles (confused-deputy guard).
+    const assume = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { Service: "ecs-tasks.amazonaws.com" },
+          Action: "sts:AssumeRole",
+          Condition: {
+            StringEquals: { "aws:SourceAccount": account.accountId },
+            ArnLike: { "aws:SourceArn": `arn:aws:ecs:${props.region}:${account.accountId}:*` },
+          },
+        },
+      ],
+    });
+    const policy = (statements: Statement[]) =>
+      JSON.stringify({ Version: "2012-10-17", Statement: statements });
+
+    const taskRoleArns = {} as Record<Role, string>;
+    const executionRoleArns = {} as Record<Role, string>;
+    for (const role of ROLES) {
+      const task = new IamRole(this, `task-${role}`, {
+        name: `${props.prefix}-${role}-task`,
+        description: `What the ${role} role of shop may do`,
+        assumeRolePolicy: assume,
+      });
+      const statements = taskPolicy(props, props.needs[role]);
+      if (statements.length > 0) {
+        new IamRolePolicy(this, `task-${role}-policy`, {
+          name: `${role}-access`,
+          role: task.id,
+          policy: policy(statements),
+        });
+      }
+      taskRoleArns[role] = task.arn;
+
+      const execution = new IamRole(this, `execution-${role}`, {
+        name: `${props.prefix}-${role}-execution`,
+        description: `What ECS may do to start the ${role} role`,
+        assumeRolePolicy: assume,
+      });
+      new IamRolePolicy(this, `execution-${role}-policy`, {
+        name: "start-task",
+        role: execution.id,
+        policy: policy(executionPolicy(props, role)),
+      });
+      executionRoleArns[role] = execution.arn;
+    }
+    this.taskRoleArns = taskRoleArns;
+    this.executionRoleArns = executionRoleArns;
+  }
+}
+
+function taskPolicy(props: IamProps, needs: RoleNeeds): Statement[] {
+  const statements: Statement[] = [];
+  if (needs.tables.length > 0) {
+    statements.push({
+      Sid: "Tables",
+      Effect: "Allow",
+      Action: DYNAMODB_ITEM_ACTIONS,
+      Resource: needs.tables.map((t) => props.tables[t].arn),
+    });
+  }
+  if (needs.publishOrders) {
+    statements.push({
+      Sid: "PublishOrders",
+      Effect: "Allow",
+      Action: ["sns:Publish"],
+      Resource: [props.topicArn],
+    });
+  }
+  if (needs.consumeOrders) {
+    statements.push({
+      Sid: "ConsumeOrders",
+      Effect: "Allow",
+      Action: SQS_CONSUMER_ACTIONS,
+      Resource: [props.queueArn],
+    });
+  }
+  return statements;
+}
+
+function executionPolicy(props: IamProps, role: Role): Statement[] {
+  const statements: Statement[] = [
+    // GetAuthorizationToken is account-wide by design: it supports no resource-level scoping.
+    { Sid: "EcrLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: ["*"] },
+    {
+      Sid: "PullImage",
+      Effect: "Allow",
+      Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+      Resource: [props.repositoryArn],
+    },
+    {
+      Sid: "WriteLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: [`${props.logGroupArns[role]}:log-stream:*`],
+    },
+  ];
+  const secrets = props.secretArns[role];
+  if (secrets.length > 0) {
+    statements.push({
+      Sid: "ReadSecrets",
+      Effect: "Allow",
+      Action: ["secretsmanager:GetSecretValue"],
+      Resource: secrets,
+    });
+  }
+  return statements;
+}

@@ -1,0 +1,261 @@
+import { AwsProvider } from "@cdktn/provider-aws/lib/provider";
+import { Fn, S3Backend, TerraformOutput, TerraformStack, TerraformVariable } from "cdktn";
+import type { Construct } from "constructs";
+import {
+  APP,
+  albIdleTimeoutSeconds,
+  deregistrationDelaySeconds,
+  type EnvConfig,
+  queueVisibilitySeconds,
+  REQUIRED_TERRAFORM,
+  ROLES,
+  type Role,
+  type RoleNeeds,
+  roleNeeds,
+  stopTimeoutSeconds,
+} from "./config.ts";
+import { Alb } from "./constructs/alb.ts";
+import { Cache, REDIS_PORT } from "./constructs/cache.ts";
+import { Cluster } from "./constructs/cluster.ts";
+import { Data } from "./constructs/data.ts";
+import { Database, POSTGRES_PORT } from "./constructs/database.ts";
+import { Ecr } from "./constructs/ecr.ts";
+import { Iam } from "./constructs/iam.ts";
+import { Messaging } from "./constructs/messaging.ts";
+import { Network } from "./constructs/network.ts";
+import { Observability } from "./constructs/observability.ts";
+import { GeneratedSecret } from "./constructs/secret.ts";
+import { Service, type ServiceScaling } from "./constructs/service.ts";
+
+/** Receives after which a message is a dead letter: enough for transient failures, bounded for poison. */
+export const MAX_RECEIVE_COUNT = 5;
+
+/** One environment of shop: every role as its own ECS service behind one ALB, with its data stores. */
+export class ShopStack extends TerraformStack {
+  constructor(scope: Construct, env: EnvConfig) {
+    super(scope, env.name);
+    const prefix = `shop-${env.name}`;
+    const prod = env.deletionProtection;
+    const needs = roleNeeds(env);
+
+    this.addOverride("terraform.required_version", REQUIRED_TERRAFORM);
+    new AwsProvider(this, "aws", {
+      region: env.region,
+      defaultTags: [{ tags: { Project: "shop", Environment: env.name, ManagedBy: "cdktn" } }],
+    });
+    new S3Backend(this, {
+      bucket: env.state.bucket,
+      key: `shop/${env.name}/terraform.tfstate`,
+      region: env.state.region,
+      encrypt: true,
+      ...(env.state.lock.kind === "s3" ? { useLockfile: true } : { dynamodbTable: env.state.lock.table }),
+    });
+
+    const imageTag = new TerraformVariable(this, "image_tag", {
+      type: "string",
+      description: "Image tag to run on every service: the git SHA the deploy workflow pushed",
+    });
+    imageTag.addValidation({
+      condition: Fn.can(Fn.regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", imageTag.stringValue)),
+      errorMessage: "image_tag must be a valid Docker tag (the deploy workflow passes the git SHA)",
+    });
+
+    const network = new Network(this, "network", {
+      prefix,
+      cidr: env.vpcCidr,
+      azCount: env.azCount,
+      natGateways: env.natGateways,
+    });
+    const ecr = new Ecr(this, "ecr", { prefix, forceDelete: !prod, keepImages: 30 });
+    const cluster = new Cluster(this, "cluster", { prefix });
+    const messaging = new Messaging(this, "messaging", {
+      prefix,
+      visibilityTimeoutSeconds: queueVisibilitySeconds(),
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+    });
+    const data = new Data(this, "data", { prefix, deletionProtection: prod });
+
+    const secret = (id: string, name: string, description: string) =>
+      new GeneratedSecret(this, id, {
+        name: `${prefix}/${name}`,
+        description,
+        recoveryWindowDays: prod ? 30 : 0,
+        version: 1,
+      });
+    const redisToken = secret(
+      "redis-auth-token",
+      "redis-auth-token",
+      "ElastiCache AUTH token (REDIS_PASSWORD)",
+    );
+    const adminToken = secret("admin-token", "admin-token", "Bearer token for admin endpoints (ADMIN_TOKEN)");
+
+    const cache = new Cache(this, "cache", {
+      prefix,
+      vpcId: network.vpcId,
+      subnetIds: network.privateSubnetIds,
+      nodeType: env.cache.nodeType,
+      replicas: env.cache.replicas,
+      authToken: redisToken,
+      snapshotRetentionDays: prod ? 7 : 0,
+      applyImmediately: !prod,
+    });
+    const database = new Database(this, "database", {
+      prefix,
+      vpcId: network.vpcId,
+      subnetIds: network.privateSubnetIds,
+      ...env.database,
+      deletionProtection: prod,
+    });
+
+    const webRoles = ROLES.filter((r) => needs[r].routes !== "none");
+    const alb = new Alb(this, "alb", {
+      prefix,
+      vpcId: network.vpcId,
+      subnetIds: network.publicSubnetIds,
+      certificateArn: env.certificateArn,
+      appPort: APP.port,
+      healthCheckPath: APP.readyPath,
+      idleTimeoutSeconds: albIdleTimeoutSeconds(),
+      deregistrationDelaySeconds: deregistrationDelaySeconds(env),
+      deletionProtection: prod,
+      routes: ROLES.flatMap((name) => {
+        const paths = needs[name].routes;
+        return paths === "none" ? [] : [{ name, paths }];
+      }),
+    });
+
+    const observability = new Observability(this, "observability", {
+      prefix,
+      region: env.region,
+      retentionDays: env.logRetentionDays,
+      alarmEmail: env.alarms.email,
+    });
+
+    const secretArns = (n: RoleNeeds) => [
+      ...(n.redis ? [redisToken.arn] : []),
+      ...(n.postgres ? [database.secretArn] : []),
+      ...(n.adminToken ? [adminToken.arn] : []),
+    ];
+    const iam = new Iam(this, "iam", {
+      prefix,
+      region: env.region,
+      needs,
+      tables: data.tables,
+      topicArn: messaging.topicArn,
+      queueArn: messaging.queueArn,
+      repositoryArn: ecr.repositoryArn,
+      logGroupArns: mapRoles((r) => observability.logGroups[r].arn),
+      secretArns: mapRoles((r) => secretArns(needs[r])),
+    });
+
+    const environment = (role: Role): Record<string, string> => {
+      const n = needs[role];
+      const vars: Record<string, string> = {
+        AWS_REGION: env.region,
+        PORT: String(APP.port),
+        LOG_LEVEL: env.app.logLevel,
+        SHUTDOWN_DRAIN_MS: String(env.app.shutdownDrainMs),
+        SHUTDOWN_TIMEOUT_MS: String(env.app.shutdownTimeoutMs),
+      };
+      for (const t of n.tables) vars[`${t.toUpperCase()}_TABLE`] = data.tables[t].name;
+      if (n.redis) vars.REDIS_URL = cache.url;
+      if (n.postgres) vars.DATABASE_URL = database.url;
+      if (n.publishOrders) vars.SNS_TOPIC_ARN = messaging.topicArn;
+      if (n.consumeOrders) {
+        vars.SQS_QUEUE_URL = messaging.queueUrl;
+        vars.PROCESSOR_CONCURRENCY = String(env.app.processorConcurrency);
+      }
+      if (n.publishOrders || n.consumeOrders) {
+        vars.PAYMENT_SIM_MS = String(APP.paymentSimMs);
+        vars.PAYMENT_CONCURRENCY = String(env.app.paymentConcurrency);
+      }
+      if (role === "bidder") vars.BID_STRATEGY = env.app.bidStrategy;
+      if (role === "broadcaster") vars.WS_PING_MS = String(APP.wsPingMs);
+      return vars;
+    };
+    const secrets = (role: Role): Record<string, string> => {
+      const n = needs[role];
+      return {
+        ...(n.redis ? { REDIS_PASSWORD: redisToken.arn } : {}),
+        ...(n.postgres ? { PGPASSWORD: database.passwordValueFrom } : {}),
+        ...(n.adminToken ? { ADMIN_TOKEN: adminToken.arn } : {}),
+      };
+    };
+    const scaling = (role: Role): ServiceScaling => {
+      const s = needs[role].scaling;
+      if (s.kind === "requests") {
+        return { ...s, albArnSuffix: alb.arnSuffix, targetGroupArnSuffix: alb.targetGroup(role).arnSuffix };
+      }
+      if (s.kind === "backlog") return { ...s, queueName: messaging.queueName };
+      return s;
+    };
+
+    const image = `${ecr.repositoryUrl}:${imageTag.stringValue}`;
+    const services = mapRoles((role) => {
+      const n = needs[role];
+      const service = new Service(this, `service-${role}`, {
+        prefix,
+        role,
+        region: env.region,
+        clusterArn: cluster.arn,
+        clusterName: cluster.name,
+        vpcId: network.vpcId,
+        subnetIds: network.privateSubnetIds,
+        image,
+        port: APP.port,
+        size: env.roles[role],
+        environment: environment(role),
+        secrets: secrets(role),
+        taskRoleArn: iam.taskRoleArns[role],
+        executionRoleArn: iam.executionRoleArns[role],
+        logGroupName: observability.logGroups[role].name,
+        healthCheckCommand: APP.healthCheckCommand,
+        stopTimeoutSeconds: stopTimeoutSeconds(env),
+        ...(n.routes !== "none"
+          ? { loadBalancer: { targetGroupArn: alb.targetGroup(role).arn, dependsOn: alb.routing } }
+          : {}),
+        scaling: scaling(role),
+      });
+      if (n.routes !== "none") alb.allowTo(role, service.securityGroupId);
+      if (n.redis) {
+        cache.allowFrom(role, service.securityGroupId);
+        service.allowEgressTo("redis", cache.securityGroupId, REDIS_PORT);
+      }
+      if (n.postgres) {
+        database.allowFrom(role, service.securityGroupId);
+        service.allowEgressTo("postgres", database.securityGroupId, POSTGRES_PORT);
+      }
+      return service;
+    });
+
+    observability.monitor({
+      albArnSuffix: alb.arnSuffix,
+      targetGroups: Object.fromEntries(webRoles.map((r) => [r, alb.targetGroup(r)])),
+      queueName: messaging.queueName,
+      deadLetterQueueName: messaging.deadLetterQueueName,
+      clusterName: cluster.name,
+      serviceNames: mapRoles((r) => services[r].name),
+      oldestMessageSeconds: env.alarms.oldestMessageSeconds,
+      errorRatePercent: env.alarms.errorRatePercent,
+    });
+
+    const http = alb.https ? "https" : "http";
+    const ws = alb.https ? "wss" : "ws";
+    new TerraformOutput(this, "api_url", {
+      value: `${http}://${alb.dnsName}`,
+      description: "Base URL of the API",
+    });
+    new TerraformOutput(this, "ws_url", {
+      value: `${ws}://${alb.dnsName}/ws/items`,
+      description: "WebSocket base URL; append /<itemId>",
+    });
+    new TerraformOutput(this, "ecr_repository_url", { value: ecr.repositoryUrl });
+    new TerraformOutput(this, "cluster_name", { value: cluster.name });
+    new TerraformOutput(this, "service_names", { value: mapRoles((r) => services[r].name) });
+    new TerraformOutput(this, "alerts_topic_arn", { value: observability.alertsTopicArn });
+  }
+}
+
+function mapRoles<T>(fn: (role: Role) => T): Record<Role, T> {
+  return Object.fromEntries(ROLES.map((r) => [r, fn(r)])) as Record<Role, T>;
+}
