@@ -1,21 +1,34 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
-import type { Context, MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { matchedRoutes } from "hono/route";
 import type { Readiness } from "../modules/graph.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import { ApiError, describeIssues, type ErrorBody } from "./errors.ts";
-import { isJsonContentType } from "./route.ts";
+import { ApiError, type ErrorBody } from "./errors.ts";
+import { type Handle, routeRegistrar } from "./route.ts";
 
-export type AppEnv = { Variables: { requestId: string } };
+/**
+ * Per-request state, passed to Hono as its `env`: the request id for logs, and the matched route
+ * template, which the route helper fills in for metrics labels.
+ */
+export interface RequestState {
+  requestId: string;
+  route: string;
+}
+export type AppEnv = { Bindings: RequestState };
 export type App = OpenAPIHono<AppEnv>;
 
 export interface HttpCore {
   app: App;
+  /** Registers a `createRoute` definition with its handler: validation, docs and metrics label. */
+  handle: Handle;
+  /**
+   * The server's entry point: request id, metrics, the request log line and the in-flight count
+   * wrap Hono here rather than as middleware, so a matched route runs without a middleware chain.
+   */
+  fetch(req: Request): Promise<Response>;
   /** Requests being served right now: shutdown waits for this to reach zero. */
   inFlight(): number;
   /** Set by the process lifecycle: false while starting and once draining, so /ready answers 503. */
@@ -23,15 +36,8 @@ export interface HttpCore {
   /** Probes every module's dependency; the lifecycle installs it once the module graph exists. */
   setProbe(probe: () => Promise<Readiness>): void;
   /** A logger that carries the request id, for handlers that log. */
-  log(c: Context): Logger;
+  log(c: Context<AppEnv>): Logger;
 }
-
-const targetNames: Record<string, string> = {
-  param: "Invalid path parameter",
-  json: "Invalid request body",
-  query: "Invalid query parameter",
-  header: "Invalid header",
-};
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -62,74 +68,44 @@ export function createHttp(opts: {
   let accepting = false;
   let probe: () => Promise<Readiness> = async () => ({ failures: {}, checks: {} });
 
-  const app: App = new OpenAPIHono<AppEnv>({
-    defaultHook: (result, c) => {
-      if (!result.success) {
-        const err = new ApiError(
-          400,
-          "INVALID_INPUT",
-          targetNames[result.target] ?? "Invalid input",
-          describeIssues(result.error.issues),
-        );
-        return errorJson(c, err);
-      }
-    },
-  });
+  const app: App = new OpenAPIHono<AppEnv>();
 
-  const limitBody = bodyLimit({
-    maxSize: opts.bodyLimitBytes,
-    onError: (c) =>
-      errorJson(
-        c,
-        new ApiError(413, "PAYLOAD_TOO_LARGE", `request body exceeds ${opts.bodyLimitBytes} bytes`),
-      ),
-  });
   const requestLog = logger.enabled("info");
   metrics.setInFlightSource(() => inFlight);
-  // One middleware for id, body checks, log line, metrics and in-flight count: every layer of
-  // middleware costs on the hot path, and a product read is only a few microseconds of work.
-  const observe: MiddlewareHandler<AppEnv> = async (c, next) => {
+
+  const fetch = async (req: Request): Promise<Response> => {
     const started = performance.now();
-    const given = c.req.header("x-request-id");
-    const requestId = given !== undefined && REQUEST_ID.test(given) ? given : nextRequestId();
-    c.set("requestId", requestId);
-    c.header("X-Request-Id", requestId);
+    const given = req.headers.get("x-request-id");
+    const state: RequestState = {
+      requestId: given !== null && REQUEST_ID.test(given) ? given : nextRequestId(),
+      route: "unmatched",
+    };
     inFlight++;
+    let res: Response;
     try {
-      if (c.req.raw.body === null || !hasHandler(c)) await next();
-      else if (!isJsonContentType(c.req.header("content-type"))) {
-        // Every endpoint that takes a body takes JSON; unknown paths fall through to 404 instead.
-        const type = c.req.header("content-type");
-        c.res = errorJson(
-          c,
-          new ApiError(
-            415,
-            "UNSUPPORTED_MEDIA_TYPE",
-            "request body must be application/json",
-            type || undefined,
-          ),
-        );
-      } else {
-        const limited = await limitBody(c, next);
-        if (limited instanceof Response) c.res = limited;
-      }
+      res = await app.fetch(req, state);
     } finally {
       inFlight--;
     }
-    const route = matchedRoute(c);
-    const status = c.res.status;
+    res.headers.set("X-Request-Id", state.requestId);
     const ms = performance.now() - started;
-    metrics.http.record(c.req.method, route, status, ms / 1000);
+    metrics.http.record(req.method, state.route, res.status, ms / 1000);
     if (requestLog) {
       // request_id and route are known-safe tokens (validated or generated, and our own templates).
       logger.infoFragment(
         "request",
-        `"request_id":"${requestId}","method":${JSON.stringify(c.req.method)},"path":${JSON.stringify(c.req.path)},"route":"${route}","status":${status},"duration_ms":${Math.round(ms * 1000) / 1000}`,
+        `"request_id":"${state.requestId}","method":${JSON.stringify(req.method)},"path":${JSON.stringify(pathOf(req.url))},"route":"${state.route}","status":${res.status},"duration_ms":${Math.round(ms * 1000) / 1000}`,
       );
     }
+    return res;
   };
 
-  app.use("*", observe);
+  /** System routes: fixed paths, labelled by themselves. */
+  const system = (path: string, handler: (c: Context<AppEnv>) => Response | Promise<Response>) =>
+    app.get(path, (c) => {
+      if (c.env) c.env.route = path;
+      return handler(c);
+    });
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorJson(c, err);
@@ -138,7 +114,7 @@ export function createHttp(opts: {
       if (err.status === 400) return errorJson(c, new ApiError(400, "INVALID_INPUT", err.message));
       if (err.status === 413) return errorJson(c, new ApiError(413, "PAYLOAD_TOO_LARGE", err.message));
     }
-    logger.error("unhandled error", { request_id: c.get("requestId"), ...errorFields(err) });
+    logger.error("unhandled error", { request_id: c.env?.requestId, ...errorFields(err) });
     return errorJson(c, new ApiError(500, "INTERNAL", "internal error"));
   });
 
@@ -154,8 +130,8 @@ export function createHttp(opts: {
     return errorJson(c, new ApiError(404, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));
   });
 
-  app.get("/health", (c) => c.json({ status: "ok" }));
-  app.get("/ready", async (c) => {
+  system("/health", (c) => c.json({ status: "ok" }));
+  system("/ready", async (c) => {
     if (!accepting) {
       return c.json<ErrorBody>(
         { error: "NOT_READY", message: "not accepting traffic (starting or draining)" },
@@ -176,13 +152,13 @@ export function createHttp(opts: {
     }
     return c.json({ status: "ready", checks });
   });
-  app.get("/metrics", async (c) => {
+  system("/metrics", async (c) => {
     c.header("Content-Type", metrics.registry.contentType);
     return c.body(await metrics.registry.metrics());
   });
 
   let document: string | undefined;
-  app.get("/openapi.json", (c) => {
+  system("/openapi.json", (c) => {
     // Built once: every route is registered before the server starts listening.
     document ??= JSON.stringify(
       app.getOpenAPIDocument({
@@ -193,10 +169,13 @@ export function createHttp(opts: {
     c.header("Content-Type", "application/json");
     return c.body(document);
   });
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: `${opts.title} API reference` }));
+  const docs = Scalar<AppEnv>({ url: "/openapi.json", pageTitle: `${opts.title} API reference` });
+  system("/docs", (c) => docs(c, async () => {}) as Promise<Response>);
 
   return {
     app,
+    handle: routeRegistrar(app, { bodyLimitBytes: opts.bodyLimitBytes }),
+    fetch,
     inFlight: () => inFlight,
     setAccepting: (a) => {
       accepting = a;
@@ -204,21 +183,16 @@ export function createHttp(opts: {
     setProbe: (p) => {
       probe = p;
     },
-    log: (c) => logger.child({ request_id: c.get("requestId") }),
+    log: (c) => logger.child({ request_id: c.env?.requestId }),
   };
 }
 
-function hasHandler(c: Context): boolean {
-  return matchedRoutes(c).some((r) => r.method !== "ALL");
-}
-
-function matchedRoute(c: Context): string {
-  const routes = matchedRoutes(c);
-  for (let i = routes.length - 1; i >= 0; i--) {
-    const r = routes[i];
-    if (r && r.method !== "ALL") return r.path;
-  }
-  return "unmatched";
+/** The path of a request URL without parsing the whole URL. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const q = url.indexOf("?", start);
+  return q < 0 ? url.slice(start) : url.slice(start, q);
 }
 
 const patternCache = new Map<string, RegExp>();

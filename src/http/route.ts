@@ -33,8 +33,24 @@ function invalid(message: string, error: z.ZodError): ApiError {
   return new ApiError(400, "INVALID_INPUT", message, describeIssues(error.issues));
 }
 
-export function handle<R extends RouteConfig>(
+export interface RouteOptions {
+  /** Largest accepted body; larger ones get 413 PAYLOAD_TOO_LARGE. */
+  bodyLimitBytes: number;
+}
+
+export type Handle = <R extends RouteConfig>(
+  route: R,
+  handler: (c: Context<AppEnv>, input: RouteInput<R>) => Response | Promise<Response>,
+) => void;
+
+export const routeRegistrar =
+  (app: App, options: RouteOptions): Handle =>
+  (route, handler) =>
+    register(app, options, route, handler);
+
+function register<R extends RouteConfig>(
   app: App,
+  options: RouteOptions,
   route: R,
   handler: (c: Context<AppEnv>, input: RouteInput<R>) => Response | Promise<Response>,
 ): void {
@@ -47,7 +63,11 @@ export function handle<R extends RouteConfig>(
   const bodyRequired = bodySpec?.required === true;
   const path = route.path.replace(/\{(\w+)\}/g, ":$1");
 
+  const tooLarge = () =>
+    new ApiError(413, "PAYLOAD_TOO_LARGE", `request body exceeds ${options.bodyLimitBytes} bytes`);
+
   app.on(route.method.toUpperCase(), path, async (c) => {
+    if (c.env) c.env.route = path;
     const input = { params: undefined, query: undefined, body: undefined } as Record<
       keyof RouteInput<R>,
       unknown
@@ -63,8 +83,23 @@ export function handle<R extends RouteConfig>(
       input.query = r.data;
     }
     if (body) {
-      // The content type is checked by the app's middleware before the body is read.
-      const text = c.req.raw.body === null ? "" : await c.req.text();
+      let text = "";
+      if (c.req.raw.body !== null) {
+        const type = c.req.header("content-type");
+        if (!isJsonContentType(type)) {
+          throw new ApiError(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "request body must be application/json",
+            type || undefined,
+          );
+        }
+        if (Number(c.req.header("content-length") ?? 0) > options.bodyLimitBytes) throw tooLarge();
+        // Chunked bodies have no length up front; the runtime caps them just above the limit.
+        const bytes = await c.req.arrayBuffer();
+        if (bytes.byteLength > options.bodyLimitBytes) throw tooLarge();
+        text = new TextDecoder().decode(bytes);
+      }
       if (text.trim() === "") {
         if (bodyRequired) throw new ApiError(400, "INVALID_INPUT", "request body is required");
       } else {

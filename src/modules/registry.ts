@@ -82,7 +82,7 @@ export function moduleTable(environment: Environment): ModuleTable<Modules> {
               port: config.PORT,
               hostname: config.HOST,
               maxRequestBodySize: config.BODY_LIMIT_BYTES,
-              fetch: http.app.fetch,
+              fetch: http.fetch,
             });
             logger.info("listening", { port: server.port, host: config.HOST });
           },
@@ -105,7 +105,7 @@ export function moduleTable(environment: Environment): ModuleTable<Modules> {
     productsApi: {
       deps: ["http", "productStore"],
       init: ({ get }) => {
-        registerProductRoutes(get("http").app, get("productStore"));
+        registerProductRoutes(get("http"), get("productStore"));
         return { value: undefined };
       },
     },

@@ -1,17 +1,16 @@
 import type { ProductStore } from "../../domain/products.ts";
-import type { App } from "../../http/app.ts";
+import type { HttpCore } from "../../http/app.ts";
 import { invalidInput, notFound } from "../../http/errors.ts";
-import { handle } from "../../http/route.ts";
 import { addProductDetails, getProduct } from "./routes.ts";
 
-export function registerProductRoutes(app: App, store: ProductStore): void {
-  handle(app, getProduct, async (c, { params }) => {
+export function registerProductRoutes({ handle }: HttpCore, store: ProductStore): void {
+  handle(getProduct, async (c, { params }) => {
     const product = await store.get(params.productId);
     if (!product) throw notFound(`product ${params.productId} not found`);
     return c.json(product, 200);
   });
 
-  handle(app, addProductDetails, async (c, { params, body }) => {
+  handle(addProductDetails, async (c, { params, body }) => {
     if (body.product_id !== params.productId) {
       throw invalidInput(
         "product_id in the body differs from the path",
