@@ -28,9 +28,10 @@ remote=""
 if [ -n "${BASE_URL:-}" ]; then remote=1; fi
 shop_pid=""
 
-pin() { # runs "$@" on the given cores when taskset exists and there is more than one core
-  local cpus=$1; shift
-  if command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; then taskset -c "$cpus" "$@"; else "$@"; fi
+# The taskset prefix that pins a command to the given cores, when taskset exists and there is more
+# than one core (a prefix rather than a function, so it also works after `env`).
+pin() {
+  if command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; then echo "taskset -c $1"; fi
 }
 
 stop_shop() {
@@ -47,7 +48,7 @@ start_shop() {
   [ -n "$remote" ] && return 0
   stop_shop
   env "$@" PORT="$SHOP_PORT" HOST=127.0.0.1 LOG_LEVEL="${SHOP_LOG_LEVEL:-warn}" SHUTDOWN_DRAIN_MS=0 \
-    pin "$SHOP_CPUS" $SHOP_CMD --role all >>"$RESULTS/shop.log" 2>&1 &
+    $(pin "$SHOP_CPUS") $SHOP_CMD --role all >>"$RESULTS/shop.log" 2>&1 &
   shop_pid=$!
   for _ in $(seq 1 150); do
     if curl -fsS -o /dev/null "http://127.0.0.1:$SHOP_PORT/ready" 2>/dev/null; then return 0; fi
@@ -65,7 +66,7 @@ run_k6() {
   local stem=$1 script=$2; shift 2
   echo "::group::k6 $stem" 2>/dev/null
   K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_PORT=-1 K6_WEB_DASHBOARD_EXPORT="$RESULTS/$stem.html" \
-    BASE_URL="${BASE_URL:-http://127.0.0.1:$SHOP_PORT}" pin "$K6_CPUS" "$K6" run --quiet "$@" "$script" ||
+    BASE_URL="${BASE_URL:-http://127.0.0.1:$SHOP_PORT}" $(pin "$K6_CPUS") "$K6" run --quiet "$@" "$script" ||
     failed+=("$stem")
   echo "::endgroup::" 2>/dev/null
 }
