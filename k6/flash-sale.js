@@ -1,0 +1,79 @@
+/**
+ * Flash sale: many customers race to check out a few products with limited stock. Every customer
+ * creates a cart, adds one unit of a random product and checks out once; 400 means sold out. The
+ * thresholds say exactly the stock was sold: no oversell (count ≤ stock) and nothing lost (count ≥ stock,
+ * as demand far exceeds supply). No seed had inventory; one lost cart updates under concurrency.
+ */
+import { check } from "k6";
+import { Counter } from "k6/metrics";
+import { env, envInt } from "./lib/env.js";
+import { addItem, body, checkout, createCart, putProduct, setStock } from "./lib/shop.js";
+import { summarize, TREND_STATS } from "./lib/summary.js";
+
+const PRODUCTS = envInt("PRODUCTS", 3);
+const STOCK = envInt("STOCK", 100);
+const CUSTOMERS = envInt("CUSTOMERS", 2000);
+const VUS = envInt("VUS", 200);
+const TOTAL_STOCK = PRODUCTS * STOCK;
+
+const sold = new Counter("flash_checkouts_ok");
+const soldOut = new Counter("flash_checkouts_sold_out");
+
+/** @type {import("k6/options").Options} */
+export const options = {
+  scenarios: {
+    sale: {
+      executor: "shared-iterations",
+      vus: VUS,
+      iterations: CUSTOMERS,
+      maxDuration: env("MAX_DURATION", "3m"),
+    },
+  },
+  summaryTrendStats: TREND_STATS,
+  thresholds: {
+    flash_checkouts_ok: [`count<=${TOTAL_STOCK}`, `count>=${TOTAL_STOCK}`],
+    http_req_failed: ["rate<0.001"],
+    checks: ["rate>0.999"],
+    "http_req_duration{name:POST /shopping-carts/{id}/checkout}": ["p(99)<100"],
+    "http_req_duration{name:POST /shopping-carts/{id}/items}": ["p(99)<100"],
+  },
+};
+
+export function setup() {
+  if (CUSTOMERS <= TOTAL_STOCK)
+    throw new Error(`CUSTOMERS (${CUSTOMERS}) must exceed the stock (${TOTAL_STOCK})`);
+  // Fresh product ids per run, so stock left over from an earlier run is never counted.
+  const base = 1_000_000_000 + Math.floor(Math.random() * 1_000_000_000);
+  const productIds = Array.from({ length: PRODUCTS }, (_, i) => base + i);
+  for (const id of productIds) {
+    if (putProduct(id).status !== 204) throw new Error(`cannot create product ${id}`);
+    const res = setStock(id, STOCK);
+    if (res.status !== 204) throw new Error(`cannot set stock of ${id}: ${res.status} ${String(res.body)}`);
+  }
+  return { productIds };
+}
+
+/** @param {{ productIds: number[] }} data */
+export default function (data) {
+  const cart = createCart(1 + (__VU % 1_000_000));
+  const cartId = body(cart).shopping_cart_id;
+  if (!check(cart, { "cart created": (r) => r.status === 201 && Number.isInteger(cartId) })) return;
+  const productId = data.productIds[Math.floor(Math.random() * data.productIds.length)] ?? 0;
+  if (!check(addItem(cartId, productId, 1), { "item added": (r) => r.status === 204 })) return;
+  const res = checkout(cartId);
+  const ok = check(res, {
+    "checkout is an order or sold out": (r) =>
+      (r.status === 200 && Number.isInteger(body(r).order_id)) ||
+      (r.status === 400 && body(r).error !== undefined),
+  });
+  if (ok && res.status === 200) sold.add(1);
+  else if (ok) soldOut.add(1);
+}
+
+/** @param {import("./lib/summary.js").SummaryData} data */
+export function handleSummary(data) {
+  return summarize("flash-sale", data, [
+    { metric: "http_req_duration{name:POST /shopping-carts/{id}/checkout}", stat: "p(99)", better: "lower" },
+    { metric: "iterations", stat: "rate", better: "higher" },
+  ]);
+}

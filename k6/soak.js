@@ -1,0 +1,134 @@
+/**
+ * A day in the shop: every workload at once at a steady, modest rate for SOAK_DURATION (default 10 min),
+ * to catch leaks, slow drifts and interference between roles rather than peak throughput. RATE scales
+ * every arrival rate (RATE=2 doubles the traffic).
+ */
+import { check } from "k6";
+import { setTimeout } from "k6/timers";
+import { WebSocket } from "k6/websockets";
+import { env, envInt, RUN_ID, WS_URL } from "./lib/env.js";
+import {
+  addItem,
+  bid,
+  body,
+  checkout,
+  createCart,
+  createItem,
+  getItem,
+  getProduct,
+  health,
+  orderAsync,
+  plusCents,
+  putProduct,
+  setStock,
+} from "./lib/shop.js";
+import { summarize, TREND_STATS } from "./lib/summary.js";
+
+const DURATION = env("SOAK_DURATION", "10m");
+const RATE = envInt("RATE", 1);
+const WATCHERS = envInt("WATCHERS", 50);
+const CATALOGUE = 200;
+
+/**
+ * @param {string} exec
+ * @param {number} perSecond
+ * @returns {import("k6/options").ConstantArrivalRateScenario}
+ */
+const steady = (exec, perSecond) => ({
+  executor: "constant-arrival-rate",
+  exec,
+  rate: perSecond * RATE,
+  timeUnit: "1s",
+  duration: DURATION,
+  preAllocatedVUs: Math.max(5, perSecond * RATE),
+  maxVUs: Math.max(50, 10 * perSecond * RATE),
+});
+
+/** @type {import("k6/options").Options} */
+export const options = {
+  scenarios: {
+    browse: steady("browse", 50),
+    shop: steady("buy", 5),
+    orders: steady("order", 5),
+    bids: steady("placeBid", 10),
+    probes: steady("probe", 1),
+    watchers: { executor: "constant-vus", exec: "watch", vus: WATCHERS, duration: DURATION },
+  },
+  summaryTrendStats: TREND_STATS,
+  thresholds: {
+    http_req_failed: ["rate<0.001"],
+    checks: ["rate>0.999"],
+    dropped_iterations: ["count<10"],
+    "http_req_duration{name:GET /products/{id}}": ["p(99)<50"],
+    "http_req_duration{name:POST /shopping-carts/{id}/checkout}": ["p(99)<100"],
+    "http_req_duration{name:POST /orders/async}": ["p(99)<100"],
+    "http_req_duration{name:POST /api/v1/items/{id}/bid}": ["p(99)<70"],
+  },
+};
+
+export function setup() {
+  for (let id = 1; id <= CATALOGUE; id++) {
+    if (putProduct(id).status !== 204) throw new Error(`cannot seed product ${id}`);
+  }
+  // Enough stock that the soak never sells out: the flash-sale scenario covers that.
+  for (let id = 1; id <= 10; id++) setStock(id, 1_000_000);
+  const itemId = `k6-soak-${RUN_ID}`;
+  const res = createItem(itemId, 1);
+  if (res.status !== 201) throw new Error(`cannot create item ${itemId}: ${res.status} ${String(res.body)}`);
+  return { itemId };
+}
+
+export function browse() {
+  const id = 1 + Math.floor(Math.random() * CATALOGUE);
+  if (Math.random() < 0.1) check(putProduct(id), { "product stored": (r) => r.status === 204 });
+  else check(getProduct(id), { "product read": (r) => r.status === 200 });
+}
+
+export function buy() {
+  const cartId = body(createCart(1 + __VU)).shopping_cart_id;
+  if (!check(cartId, { "cart created": (id) => Number.isInteger(id) })) return;
+  addItem(cartId, 1 + Math.floor(Math.random() * 10), 1 + Math.floor(Math.random() * 3));
+  check(checkout(cartId), { "checked out": (r) => r.status === 200 });
+}
+
+export function order() {
+  check(orderAsync(`k6-soak-${RUN_ID}-${__VU}-${__ITER}`, 1 + __VU), {
+    "order accepted": (r) => r.status === 202,
+  });
+}
+
+/** @param {{ itemId: string }} data */
+export function placeBid(data) {
+  const current = body(getItem(data.itemId)).current_bid;
+  const amount = typeof current === "number" && current >= 1 ? plusCents(current, 1) : 1;
+  check(bid(data.itemId, `k6-soak-${__VU}`, amount), {
+    "bid answered": (r) => r.status === 201 || r.status === 409,
+  });
+}
+
+export function probe() {
+  check(health(), { healthy: (r) => r.status === 200 });
+}
+
+/**
+ * Watchers reconnect every minute, like browser tabs coming and going.
+ * @param {{ itemId: string }} data
+ */
+export function watch(data) {
+  const ws = new WebSocket(`${WS_URL}/ws/items/${data.itemId}`);
+  ws.onerror = () => {
+    check(null, { "watcher connected": () => false });
+  };
+  setTimeout(() => ws.close(), 60_000);
+}
+
+/** @param {import("./lib/summary.js").SummaryData} data */
+export function handleSummary(data) {
+  return summarize("soak", data, [
+    { metric: "http_req_failed", stat: "rate", better: "lower" },
+    { metric: "http_req_duration{name:GET /products/{id}}", stat: "p(99)", better: "lower" },
+    { metric: "http_req_duration{name:POST /shopping-carts/{id}/checkout}", stat: "p(99)", better: "lower" },
+    { metric: "http_req_duration{name:POST /orders/async}", stat: "p(99)", better: "lower" },
+    { metric: "http_req_duration{name:POST /api/v1/items/{id}/bid}", stat: "p(99)", better: "lower" },
+  ]);
+}
