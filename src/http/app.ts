@@ -94,7 +94,7 @@ export function createHttp(opts: {
       // request_id and route are known-safe tokens (validated or generated, and our own templates).
       logger.infoFragment(
         "request",
-        `"request_id":"${state.requestId}","method":${JSON.stringify(req.method)},"path":${JSON.stringify(pathOf(req.url))},"route":"${state.route}","status":${res.status},"duration_ms":${Math.round(ms * 1000) / 1000}`,
+        `"request_id":"${state.requestId}","method":${JSON.stringify(req.method)},"path":${jsonString(pathOf(req.url))},"route":"${state.route}","status":${res.status},"duration_ms":${Math.round(ms * 1000) / 1000}`,
       );
     }
     return res;
@@ -185,6 +185,12 @@ export function createHttp(opts: {
     },
     log: (c) => logger.child({ request_id: c.env?.requestId }),
   };
+}
+
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+/** A JSON string literal; request paths are nearly always plain ASCII that needs no escaping. */
+function jsonString(text: string): string {
+  return PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
 }
 
 /** The path of a request URL without parsing the whole URL. */

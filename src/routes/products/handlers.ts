@@ -4,10 +4,11 @@ import { invalidInput, notFound } from "../../http/errors.ts";
 import { addProductDetails, getProduct } from "./routes.ts";
 
 export function registerProductRoutes({ handle }: HttpCore, store: ProductStore): void {
-  handle(getProduct, async (c, { params }) => {
+  handle(getProduct, async (_c, { params }) => {
     const product = await store.get(params.productId);
     if (!product) throw notFound(`product ${params.productId} not found`);
-    return c.json(product, 200);
+    // The runtime's native Response.json: the hottest path in the service, measurably cheaper than c.json.
+    return Response.json(product);
   });
 
   handle(addProductDetails, async (c, { params, body }) => {
