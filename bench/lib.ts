@@ -1,6 +1,10 @@
 /** Shared plumbing for the benchmarks: pinned processes, wrk runs and their parsed figures. */
 import type { Subprocess } from "bun";
 
+import { freePort } from "../scripts/free-port.ts";
+
+export { freePort };
+
 export interface WrkResult {
   rps: number;
   /** Requests per second of server CPU time: steadier than req/s when other work shares the machine. */
@@ -12,13 +16,6 @@ export interface WrkResult {
 
 export const SERVER_CPU = process.env.SERVER_CPU ?? "0";
 export const LOAD_CPU = process.env.LOAD_CPU ?? "1";
-
-export function freePort(): number {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = s.port ?? 0;
-  s.stop(true);
-  return port;
-}
 
 /** Starts `cmd` pinned to the server core and waits until `readyUrl` answers. */
 export async function startPinned(

@@ -6,6 +6,7 @@
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { freePort } from "./free-port.ts";
 import { runSmoke, STEPS } from "./smoke.ts";
 
 const binary = resolve(process.argv[2] ?? "shop");
@@ -13,9 +14,7 @@ const dir = mkdtempSync(join(tmpdir(), "shop-smoke-"));
 const target = join(dir, "shop");
 copyFileSync(binary, target);
 
-const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-const port = probe.port;
-probe.stop(true);
+const port = freePort();
 const base = `http://127.0.0.1:${port}`;
 
 const started = performance.now();

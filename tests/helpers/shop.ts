@@ -1,6 +1,9 @@
 import type { Subprocess } from "bun";
+import { freePort } from "../../scripts/free-port.ts";
 import type { Role } from "../../src/modules/registry.ts";
 import { type RunningShop, startShop } from "../../src/shop.ts";
+
+export { freePort };
 
 export interface TestShop {
   url: string;
@@ -33,14 +36,6 @@ export interface Spawned {
   proc: Subprocess<"ignore", "pipe", "pipe">;
   url: string;
   output(): Promise<string>;
-}
-
-/** Picks a port nobody listens on by binding port 0 and releasing it. */
-export function freePort(): number {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = s.port ?? 0;
-  s.stop(true);
-  return port;
 }
 
 /** Runs `cmd` (the binary or `bun src/main.ts`) as a child process and waits until /ready answers 200. */
