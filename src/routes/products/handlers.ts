@@ -1,12 +1,27 @@
-import type { ProductStore } from "../../domain/products.ts";
+import type { Counter } from "prom-client";
+import type { CacheStatus, ProductCatalog } from "../../domain/product-catalog.ts";
 import type { App } from "../../http/app.ts";
 import { invalidInput, notFound } from "../../http/errors.ts";
 import { addProductDetails, getProduct } from "./routes.ts";
 
-export function registerProductRoutes(app: App, store: ProductStore): void {
+export function registerProductRoutes(
+  app: App,
+  catalog: ProductCatalog,
+  cacheResults: Counter<"result">,
+): void {
+  const results: Record<CacheStatus, Counter.Internal> = {
+    HIT: cacheResults.labels("hit"),
+    MISS: cacheResults.labels("miss"),
+    BYPASS: cacheResults.labels("bypass"),
+  };
+
   app.openapi(getProduct, async (c) => {
     const { productId } = c.req.valid("param");
-    const product = await store.get(productId);
+    const { product, cache } = await catalog.get(productId);
+    if (cache) {
+      results[cache].inc();
+      c.header("X-Cache", cache);
+    }
     if (!product) throw notFound(`product ${productId} not found`);
     return c.json(product, 200);
   });
@@ -20,7 +35,7 @@ export function registerProductRoutes(app: App, store: ProductStore): void {
         `product_id: ${product.product_id} does not match path productId ${productId}`,
       );
     }
-    await store.put(product);
+    await catalog.put(product);
     return c.body(null, 204);
   });
 }
