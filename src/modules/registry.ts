@@ -31,8 +31,8 @@ export interface Modules {
   /** Listens last and stops first among the request-serving modules; worker modules depend on it. */
   server: { port(): number | undefined };
   resilience: Resilience;
-  /** The shared DynamoDB client and policy; only contacted when a *_TABLE is configured. */
-  dynamodb: DynamoDb;
+  /** The shared DynamoDB client and policy, when any *_TABLE is configured. */
+  dynamodb: DynamoDb | undefined;
   /** The shared Redis connection, when REDIS_URL is set. */
   redis: RedisConnection | undefined;
   productStore: ProductStore;
@@ -121,8 +121,8 @@ export function moduleTable(environment: Environment): ModuleTable<Modules> {
       deps: ["config", "resilience"],
       init: ({ get }) => {
         const config = get("config");
+        if (configuredTables(config).length === 0) return { value: undefined };
         const db = createDynamoDb(config, get("resilience"));
-        if (configuredTables(config).length === 0) return { value: db };
         return { value: db, ready: () => probeTables(db, config, 1000) };
       },
     },
@@ -139,7 +139,8 @@ export function moduleTable(environment: Environment): ModuleTable<Modules> {
       deps: ["config", "dynamodb"],
       init: ({ get }) => {
         const table = get("config").PRODUCTS_TABLE;
-        return { value: table ? new DynamoProductStore(get("dynamodb"), table) : new MemoryProductStore() };
+        const db = get("dynamodb");
+        return { value: table && db ? new DynamoProductStore(db, table) : new MemoryProductStore() };
       },
     },
     productCache: {
