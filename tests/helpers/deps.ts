@@ -34,11 +34,12 @@ async function startChild(
   probe: (port: number) => Promise<boolean>,
   what: string,
   url: (port: number) => string,
+  prefix: readonly string[],
 ): Promise<Child> {
   const port = freePort();
   let proc: Subprocess | undefined;
   const start = async () => {
-    proc = Bun.spawn(command(port), { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+    proc = Bun.spawn([...prefix, ...command(port)], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
     await waitFor(() => probe(port), what);
   };
   await start();
@@ -61,7 +62,8 @@ const listening = async (port: number) => {
   return true;
 };
 
-export function startDynalite(): Promise<Child> {
+/** `prefix` wraps the command, e.g. `["taskset", "-c", "1"]` to pin it to a core in a benchmark. */
+export function startDynalite(prefix: readonly string[] = []): Promise<Child> {
   return startChild(
     (port) => [
       process.execPath,
@@ -76,10 +78,11 @@ export function startDynalite(): Promise<Child> {
     listening,
     "dynalite",
     (port) => `http://127.0.0.1:${port}`,
+    prefix,
   );
 }
 
-export function startRedisServer(): Promise<Child> {
+export function startRedisServer(prefix: readonly string[] = []): Promise<Child> {
   return startChild(
     (port) => [
       "redis-server",
@@ -104,6 +107,7 @@ export function startRedisServer(): Promise<Child> {
     },
     "redis-server",
     (port) => `redis://127.0.0.1:${port}`,
+    prefix,
   );
 }
 
