@@ -13,8 +13,8 @@ const PRODUCTS = 10_000;
 const DURATION_S = Number(process.env.DURATION_S ?? 10);
 const WARMUP_S = Number(process.env.WARMUP_S ?? 10);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 64);
-const SERVER_CORE = "0";
-const LOAD_CORE = "1";
+const SERVER_CORE = process.env.SERVER_CPU ?? "0";
+const LOAD_CORE = process.env.LOAD_CPU ?? "1";
 
 interface WrkResult {
   rps: number;
@@ -160,7 +160,7 @@ async function run(name: string, env: Record<string, string>, steps: Steps = {})
 }
 
 const row = (r: Awaited<ReturnType<typeof run>>, base: number) =>
-  `| ${r.name.padEnd(34)} | ${r.rps.toFixed(0).padStart(7)} | ${(r.rps / base).toFixed(2).padStart(5)} | ${r.p50.toFixed(2).padStart(6)} | ${r.p99.toFixed(2).padStart(6)} | ${r.hitRatio === undefined ? "   -" : r.hitRatio.toFixed(3)} | ${((100 * (r.requests - r.non2xx)) / r.requests).toFixed(1).padStart(5)}% |`;
+  `| ${r.name.padEnd(38)} | ${r.rps.toFixed(0).padStart(7)} | ${(r.rps / base).toFixed(2).padStart(5)} | ${r.p50.toFixed(2).padStart(6)} | ${r.p99.toFixed(2).padStart(6)} | ${r.hitRatio === undefined ? "   -" : r.hitRatio.toFixed(3)} | ${((100 * (r.requests - r.non2xx)) / r.requests).toFixed(1).padStart(5)}% |`;
 
 // Both helpers run on the load core, away from the server under test.
 const dynalite = await startDynalite(["taskset", "-c", LOAD_CORE]);
@@ -187,8 +187,12 @@ try {
     await run("DynamoDB uncached, 50% errors", { ...dynamo, FAULTS: "dynamodb:error=0.5" }),
   ];
   const base = results[0]?.rps ?? 1;
-  console.log("| store                              |   req/s | ×mem  | p50 ms | p99 ms | hits  |  2xx   |");
-  console.log("|------------------------------------|--------:|------:|-------:|-------:|------:|-------:|");
+  console.log(
+    "| store                                  |   req/s | ×mem  | p50 ms | p99 ms | hits  |  2xx   |",
+  );
+  console.log(
+    "|----------------------------------------|--------:|------:|-------:|-------:|------:|-------:|",
+  );
   for (const r of results) console.log(row(r, base));
   const cached = results[2];
   console.log(

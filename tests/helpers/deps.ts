@@ -122,3 +122,7 @@ export function dynamoClient(endpoint: string): DynamoDBClient {
 
 /** A prefix no other run uses, for table names and Redis keys. */
 export const runId = (label: string) => `${label}-${process.pid}-${Date.now().toString(36)}`;
+
+/** Product ids unique to this process, so suites sharing a store never see each other's products. */
+let nextProductId = 10_000_000 + (process.pid % 1000) * 100_000 + Math.floor(Math.random() * 50_000);
+export const uniqueProductId = () => nextProductId++;
