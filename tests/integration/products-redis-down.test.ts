@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { demoProduct } from "../../src/domain/products.ts";
 import { type Child, startRedisServer } from "../helpers/deps.ts";
-import { startTestShop, type TestShop } from "../helpers/shop.ts";
+import { freePort, startTestShop, type TestShop } from "../helpers/shop.ts";
 
 let redis: Child;
 let shop: TestShop;
@@ -107,5 +107,17 @@ describe("Redis outage", () => {
       await Bun.sleep(50);
     }
     expect(seen.has("HIT")).toBe(true);
+  });
+
+  test("down at startup: the api starts, is ready, and serves reads with BYPASS", async () => {
+    const nobody = await startTestShop(["api"], { REDIS_URL: `redis://127.0.0.1:${freePort()}` });
+    try {
+      expect((await fetch(`${nobody.url}/ready`)).status).toBe(200);
+      const res = await fetch(`${nobody.url}/products/1`);
+      expect(res.status).toBe(404);
+      expect(res.headers.get("x-cache")).toBe("BYPASS");
+    } finally {
+      await nobody.stop();
+    }
   });
 });

@@ -11,6 +11,7 @@ import { isAwsEndpoint, isDynamoTransient } from "../../src/adapters/dynamodb/cl
 import { configuredTables, TABLES } from "../../src/adapters/dynamodb/tables.ts";
 import { isRedisTransient } from "../../src/adapters/redis/client.ts";
 import { parseArgs, UsageError } from "../../src/cli/args.ts";
+import { seed } from "../../src/cli/seed.ts";
 import { loadConfig } from "../../src/config.ts";
 import { Faults, InjectedFault, parseFaults } from "../../src/resilience/faults.ts";
 
@@ -116,5 +117,23 @@ describe("shop migrate / seed arguments", () => {
     [["seed", "--widgets", "3"]],
   ])("rejects %p naming the valid flags", (argv) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);
+  });
+});
+
+describe("shop seed output", () => {
+  const run = async (tty: boolean) => {
+    let text = "";
+    await seed({ products: 50 }, { env: { LOG_LEVEL: "silent" } }, { tty, write: (t) => (text += t) });
+    return text;
+  };
+
+  test("a terminal gets a progress bar that ends full, then the summary", async () => {
+    const text = await run(true);
+    expect(text).toContain(`\rproducts [${"#".repeat(30)}] 50/50\n`);
+    expect(text).toMatch(/seeded 50 products into the in-memory store .* in [\d.]+ s \(\d+\/s\)\n$/);
+  });
+
+  test("a pipe gets only the summary line", async () => {
+    expect(await run(false)).toMatch(/^seeded 50 products into [^\n]+\n$/);
   });
 });
