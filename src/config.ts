@@ -78,6 +78,55 @@ export const vars = {
     expected: "string of 16..512 characters",
     doc: "Bearer token for admin routes; without it /admin/* does not exist and stock/item admin routes are open",
   }),
+  AWS_REGION: v({
+    schema: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "not a region"),
+    expected: "AWS region, e.g. eu-west-1",
+    doc: "Region of the AWS clients; required when a *_TABLE is set (the SDK reads the same variable)",
+  }),
+  AWS_ENDPOINT_URL: v({
+    schema: z.url({ protocol: /^https?$/ }),
+    expected: "http(s) URL",
+    doc: "Endpoint for every AWS client (a local emulator); unset means the real AWS endpoints",
+  }),
+  AWS_ENDPOINT_URL_DYNAMODB: v({
+    schema: z.url({ protocol: /^https?$/ }),
+    expected: "http(s) URL",
+    doc: "DynamoDB endpoint, overrides AWS_ENDPOINT_URL (e.g. http://127.0.0.1:4567 for dynalite)",
+  }),
+  PRODUCTS_TABLE: v({
+    schema: text(255),
+    expected: "DynamoDB table name",
+    doc: "Products live in this DynamoDB table (partition key product_id, number); unset means in memory",
+  }),
+  REDIS_URL: v({
+    schema: z.url({ protocol: /^rediss?$/ }),
+    expected: "redis://host:port[/db] or rediss://…",
+    doc: "Redis for the product read cache (cache-aside); unset means no cache",
+  }),
+  REDIS_PASSWORD: v({
+    schema: text(512),
+    secret: true,
+    expected: "non-empty string",
+    doc: "Redis AUTH password (ElastiCache auth token); overrides a password inside REDIS_URL",
+  }),
+  REDIS_KEY_PREFIX: v({
+    schema: z.string().max(128),
+    default: "shop:",
+    expected: "string of at most 128 characters",
+    doc: "Prefix of every Redis key shop writes, so several deployments or test runs can share one Redis",
+  }),
+  PRODUCT_CACHE_TTL_S: v({
+    schema: integer(1, 86_400),
+    default: "300",
+    expected: "integer seconds 1..86400",
+    doc: "Lifetime of a cached product; writes delete the entry at once, the TTL only bounds memory",
+  }),
+  PRODUCT_CACHE_NEGATIVE_TTL_S: v({
+    schema: integer(1, 3_600),
+    default: "5",
+    expected: "integer seconds 1..3600",
+    doc: "Lifetime of a cached 404, so a storm of reads of a missing product costs one store read",
+  }),
 } satisfies Record<string, VarSpec<unknown>>;
 
 type Vars = typeof vars;

@@ -1,5 +1,7 @@
 #!/usr/bin/env bun
 import { type Command, parseArgs, USAGE, UsageError } from "./cli/args.ts";
+import { MigrateRefused, migrate } from "./cli/migrate.ts";
+import { seed } from "./cli/seed.ts";
 import { ConfigError, describeConfig, loadConfig } from "./config.ts";
 import { ModuleError, resolveOrder } from "./modules/graph.ts";
 import { moduleTable, ROLES } from "./modules/registry.ts";
@@ -47,6 +49,25 @@ async function run(command: Command): Promise<number> {
       return 0;
     case "healthcheck":
       return healthcheck(command.url);
+    case "migrate":
+      try {
+        await migrate(loadConfig(env), command.force, (line) => console.log(line));
+        return 0;
+      } catch (err) {
+        if (!(err instanceof MigrateRefused)) throw err;
+        console.error(`shop: ${err.message}`);
+        return 2;
+      }
+    case "seed":
+      await seed(
+        command.counts,
+        { env, write: (text) => process.stderr.write(text) },
+        {
+          tty: process.stdout.isTTY === true,
+          write: (text) => process.stdout.write(text),
+        },
+      );
+      return 0;
     case "run": {
       const shop = await startShop(command.roles, { env });
       onShutdownSignal((signal) => void shop.shutdown(0, signal));

@@ -6,14 +6,24 @@ export type Command =
   | { kind: "version" }
   | { kind: "list-roles" }
   | { kind: "config" }
-  | { kind: "healthcheck"; url: string | undefined };
+  | { kind: "healthcheck"; url: string | undefined }
+  | { kind: "migrate"; force: boolean }
+  | { kind: "seed"; counts: Partial<Record<SeedTarget, number>> };
+
+/** What `shop seed` can load: each becomes a `--NAME N` flag; src/cli/seed.ts has the seeder. */
+export const SEED_TARGETS = {
+  products: "demo products with ids 1..N",
+} as const;
+export type SeedTarget = keyof typeof SEED_TARGETS;
+
+const SEED_MAX = 10_000_000;
 
 /** Wrong usage: the process exits 2 with the message, which lists the valid choices. */
 export class UsageError extends Error {
   override name = "UsageError";
 }
 
-const SUBCOMMANDS = ["healthcheck", "config"] as const;
+const SUBCOMMANDS = ["healthcheck", "config", "migrate", "seed"] as const;
 const RUN_FLAGS = ["--role", "--list-roles", "--help", "-h", "--version", "-v"];
 
 export const USAGE = `usage:
@@ -21,6 +31,11 @@ export const USAGE = `usage:
   shop --list-roles                each role and the modules it pulls in
   shop healthcheck [--url URL]     exit 0 when URL (default http://127.0.0.1:$PORT/health) answers 200
   shop config                      print the effective configuration, secrets redacted
+  shop migrate [--force]           create the missing DynamoDB tables of every *_TABLE set (local endpoint
+                                   only; --force allows a real AWS endpoint)
+${Object.entries(SEED_TARGETS)
+  .map(([name, doc]) => `  shop seed --${name} N`.padEnd(35) + doc)
+  .join("\n")}
   shop --version | --help
 
 roles: ${ROLES.join(", ")}
@@ -96,5 +111,33 @@ function parseSubcommand(sub: (typeof SUBCOMMANDS)[number], argv: string[]): Com
     case "config":
       if (argv.length > 0) throw new UsageError(`config takes no arguments, got "${argv[0]}"`);
       return { kind: "config" };
+    case "migrate": {
+      const bad = argv.find((a) => a !== "--force");
+      if (bad !== undefined) throw new UsageError(`unknown flag "${bad}" for migrate; valid flags: --force`);
+      return { kind: "migrate", force: argv.length > 0 };
+    }
+    case "seed":
+      return parseSeed(argv);
   }
+}
+
+function parseSeed(argv: string[]): Command {
+  const flags = Object.keys(SEED_TARGETS).map((t) => `--${t}`);
+  const counts: Partial<Record<SeedTarget, number>> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const flag = (argv[i] ?? "").split("=")[0] ?? "";
+    const target = flag.slice(2);
+    if (!flag.startsWith("--") || !Object.hasOwn(SEED_TARGETS, target)) {
+      throw new UsageError(`unknown flag "${argv[i]}" for seed; valid flags: ${flags.join(", ")}`);
+    }
+    const [value, next] = takeValue(argv, i, flag);
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > SEED_MAX) {
+      throw new UsageError(`${flag} needs a count in 1..${SEED_MAX}, got "${value}"`);
+    }
+    counts[target as SeedTarget] = Number(value);
+    i = next;
+  }
+  if (Object.keys(counts).length === 0)
+    throw new UsageError(`seed needs at least one of ${flags.join(", ")}`);
+  return { kind: "seed", counts };
 }

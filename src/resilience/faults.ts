@@ -72,6 +72,21 @@ export class Faults {
     return Object.fromEntries(this.specs);
   }
 
+  /** The faults in the FAULTS grammar, so what GET /admin/faults shows can be PUT back as is. */
+  format(): string {
+    const parts: string[] = [];
+    for (const [dep, spec] of this.specs) {
+      if (spec.error !== undefined) parts.push(`${dep}:error=${spec.error}`);
+      if (spec.latencyMs !== undefined) parts.push(`${dep}:latency=${spec.latencyMs}ms`);
+    }
+    return parts.join(",");
+  }
+
+  replace(specs: Map<string, FaultSpec>): void {
+    this.specs.clear();
+    for (const [dep, spec] of specs) this.specs.set(dep, spec);
+  }
+
   set(dependency: string, spec: FaultSpec): void {
     this.specs.set(dependency, spec);
   }

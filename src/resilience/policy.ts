@@ -7,13 +7,14 @@
 import {
   BrokenCircuitError,
   CircuitState,
-  ConsecutiveBreaker,
   circuitBreaker,
   ExponentialBackoff,
   fullJitterGenerator,
   handleWhen,
+  type IBreaker,
   IsolatedCircuitError,
   retry,
+  SamplingBreaker,
   TaskCancelledError,
   TimeoutStrategy,
   timeout,
@@ -31,7 +32,7 @@ export interface PolicyOptions {
   maxAttempts: number;
   initialDelayMs: number;
   maxDelayMs: number;
-  /** Consecutive failures that open the circuit. */
+  /** Consecutive failures that open the circuit (while at least half the calls of the last second failed). */
   breakAfter: number;
   /** Time open before a single probe is let through (half-open). */
   halfOpenAfterMs: number;
@@ -109,6 +110,48 @@ export function isNetworkError(err: unknown): boolean {
   );
 }
 
+const FAILURE_RATE_WINDOW_MS = 1000;
+
+/**
+ * Opens after `breakAfter` consecutive failures, but only while at least half of the calls of the last
+ * second failed. Consecutive failures alone open far too eagerly under concurrency: calls that fail fast
+ * (throttled, injected) finish in runs while the successful ones still wait on the dependency, so at
+ * 50 % injected errors (12.5 % after retries) runs of five kept the circuit open most of the time. A
+ * real outage fails every call, so it still opens after `breakAfter`, at any traffic level.
+ */
+export class ConsecutiveFailureRateBreaker implements IBreaker {
+  private consecutive = 0;
+  private readonly rate = new SamplingBreaker({
+    threshold: 0.5,
+    duration: FAILURE_RATE_WINDOW_MS,
+    // No minimum traffic: the consecutive count already guards against opening on a couple of calls.
+    minimumRps: Number.MIN_VALUE,
+  });
+
+  constructor(private readonly breakAfter: number) {}
+
+  get state(): unknown {
+    return { consecutive: this.consecutive, rate: this.rate.state };
+  }
+
+  set state(value: unknown) {
+    const v = value as { consecutive: number; rate: unknown };
+    this.consecutive = v.consecutive;
+    this.rate.state = v.rate;
+  }
+
+  success(state: CircuitState): void {
+    this.consecutive = 0;
+    this.rate.success(state);
+  }
+
+  failure(state: CircuitState): boolean {
+    this.consecutive++;
+    const mostlyFailing = this.rate.failure(state);
+    return state !== CircuitState.Closed || (this.consecutive >= this.breakAfter && mostlyFailing);
+  }
+}
+
 export function createPolicy(
   name: string,
   options: PolicyOptions,
@@ -118,7 +161,7 @@ export function createPolicy(
   const transient = handleWhen((err) => options.isTransient(err));
   const breaker = circuitBreaker(transient, {
     halfOpenAfter: options.halfOpenAfterMs,
-    breaker: new ConsecutiveBreaker(options.breakAfter),
+    breaker: new ConsecutiveFailureRateBreaker(options.breakAfter),
   });
   const retries = retry(transient, {
     maxAttempts: options.maxAttempts - 1,

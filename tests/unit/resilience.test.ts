@@ -101,6 +101,28 @@ describe("dependency policy", () => {
     expect(policy.state()).toBe("closed");
   });
 
+  test("a run of failures among mostly successful calls does not open the circuit", async () => {
+    const { policy } = setup({ maxAttempts: 1, breakAfter: 3 });
+    for (let i = 0; i < 10; i++) await policy.execute(async () => "ok");
+    for (let i = 0; i < 4; i++) {
+      await expect(
+        policy.execute(async () => {
+          throw new InjectedFault("dep");
+        }),
+      ).rejects.toBeInstanceOf(ApiError);
+    }
+    // 4 consecutive failures, but 4 of 14 calls in the last second: a partial failure, not an outage.
+    expect(policy.state()).toBe("closed");
+    for (let i = 0; i < 8; i++) {
+      await policy
+        .execute(async () => {
+          throw new InjectedFault("dep");
+        })
+        .catch(() => {});
+    }
+    expect(policy.state()).toBe("open");
+  });
+
   test("injected faults count like real failures", async () => {
     const faults = new Faults(parseFaults("dep:error=1"));
     const { policy } = setup({ maxAttempts: 2, breakAfter: 2 }, faults);

@@ -1,14 +1,29 @@
-import type { ProductStore } from "../../domain/products.ts";
+import type { Counter } from "prom-client";
+import type { CacheStatus, ProductCatalog } from "../../domain/product-catalog.ts";
 import type { HttpCore } from "../../http/app.ts";
 import { invalidInput, notFound } from "../../http/errors.ts";
 import { addProductDetails, getProduct } from "./routes.ts";
 
-export function registerProductRoutes({ handle }: HttpCore, store: ProductStore): void {
-  handle(getProduct, async (_c, { params }) => {
-    const product = await store.get(params.productId);
+export function registerProductRoutes(
+  { handle }: HttpCore,
+  catalog: ProductCatalog,
+  cacheResults: Counter<"result">,
+): void {
+  const results: Record<CacheStatus, Counter.Internal> = {
+    HIT: cacheResults.labels("hit"),
+    MISS: cacheResults.labels("miss"),
+    BYPASS: cacheResults.labels("bypass"),
+  };
+
+  handle(getProduct, async (c, { params }) => {
+    const { product, cache } = await catalog.get(params.productId);
+    if (cache) {
+      results[cache].inc();
+      c.header("X-Cache", cache);
+    }
     if (!product) throw notFound(`product ${params.productId} not found`);
     // The runtime's native Response.json: the hottest path in the service, measurably cheaper than c.json.
-    return Response.json(product);
+    return cache ? Response.json(product, { headers: { "X-Cache": cache } }) : Response.json(product);
   });
 
   handle(addProductDetails, async (c, { params, body }) => {
@@ -18,7 +33,7 @@ export function registerProductRoutes({ handle }: HttpCore, store: ProductStore)
         `product_id: ${body.product_id} does not match path productId ${params.productId}`,
       );
     }
-    await store.put(body);
+    await catalog.put(body);
     return c.body(null, 204);
   });
 }

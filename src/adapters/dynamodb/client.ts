@@ -1,0 +1,104 @@
+/**
+ * The one DynamoDB client of the process, shared by every DynamoDB store, and the policy all their calls
+ * go through. Endpoint and region come from the SDK's standard variables (read via src/config.ts), so the
+ * same binary talks to AWS or to a local emulator.
+ */
+import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { Config } from "../../config.ts";
+import type { Resilience } from "../../resilience/index.ts";
+import { type DependencyPolicy, isNetworkError, type PolicyOptions } from "../../resilience/policy.ts";
+import { configuredTables } from "./tables.ts";
+
+export interface DynamoDb {
+  /** Marshals plain objects; numbers stay numbers. */
+  doc: DynamoDBDocumentClient;
+  raw: DynamoDBClient;
+  /** Every store call goes through it: `policy.execute((signal) => doc.send(cmd, { abortSignal: signal }))`. */
+  policy: DependencyPolicy;
+}
+
+/** Error names DynamoDB and the SDK use for throttling, server-side and transport failures. */
+const TRANSIENT_NAMES = new Set([
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+  "LimitExceededException",
+  "InternalServerError",
+  "ServiceUnavailable",
+  "RequestTimeout",
+  "RequestTimeoutException",
+  "TimeoutError",
+  "TransactionInProgressException",
+]);
+
+/**
+ * Worth another attempt: throttling, 5xx, network. Never a failed condition, a validation error or a
+ * missing table: those are answers, and retrying them would only hide a bug or a race the caller handles.
+ */
+export function isDynamoTransient(err: unknown): boolean {
+  if (isNetworkError(err)) return true;
+  if (!(err instanceof Error)) return false;
+  if (TRANSIENT_NAMES.has(err.name)) return true;
+  const meta = (err as { $metadata?: { httpStatusCode?: number } }).$metadata;
+  const status = meta?.httpStatusCode;
+  if (status !== undefined) return status >= 500;
+  // Transport failures from the HTTP handler carry the socket error's code, sometimes one level down.
+  return isNetworkError((err as { cause?: unknown }).cause);
+}
+
+export const DYNAMODB_POLICY: PolicyOptions = {
+  timeoutMs: 1000,
+  maxAttempts: 3,
+  initialDelayMs: 25,
+  maxDelayMs: 250,
+  breakAfter: 5,
+  halfOpenAfterMs: 1000,
+  isTransient: isDynamoTransient,
+};
+
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "::1", "[::1]"]);
+
+/** Real AWS hosts; anything else (a container name, localhost) is an emulator. */
+export function isAwsEndpoint(endpoint: string | undefined): boolean {
+  if (endpoint === undefined) return true;
+  const host = new URL(endpoint).hostname;
+  return /(^|\.)amazonaws\.com(\.cn)?$/.test(host) || /(^|\.)api\.aws$/.test(host);
+}
+
+export const dynamoEndpoint = (config: Config) => config.AWS_ENDPOINT_URL_DYNAMODB ?? config.AWS_ENDPOINT_URL;
+
+export function createDynamoClient(config: Config): DynamoDBClient {
+  const endpoint = dynamoEndpoint(config);
+  const local = endpoint !== undefined && LOOPBACK.has(new URL(endpoint).hostname);
+  return new DynamoDBClient({
+    region: config.AWS_REGION ?? (local ? "us-east-1" : undefined),
+    endpoint,
+    // Emulators on this machine accept any signature; a fixed pair spares developers an AWS profile.
+    credentials: local ? { accessKeyId: "local", secretAccessKey: "local" } : undefined,
+    // The policy is the single retry layer: SDK retries inside it would multiply attempts and delay the breaker.
+    maxAttempts: 1,
+  });
+}
+
+export function createDynamoDb(config: Config, resilience: Resilience): DynamoDb {
+  const raw = createDynamoClient(config);
+  return {
+    raw,
+    doc: DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } }),
+    policy: resilience.policy("dynamodb", DYNAMODB_POLICY),
+  };
+}
+
+/** Readiness: every configured table answers DescribeTable (so a wrong name fails as loudly as an outage). */
+export async function probeTables(db: DynamoDb, config: Config, timeoutMs: number): Promise<unknown> {
+  const tables = configuredTables(config);
+  await Promise.all(
+    tables.map(({ name }) =>
+      db.raw.send(new DescribeTableCommand({ TableName: name }), {
+        abortSignal: AbortSignal.timeout(timeoutMs),
+      }),
+    ),
+  );
+  return { tables: tables.map((t) => t.name), breaker: db.policy.state() };
+}

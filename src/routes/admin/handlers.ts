@@ -1,0 +1,28 @@
+import { adminAuth } from "../../http/admin-auth.ts";
+import type { HttpCore } from "../../http/app.ts";
+import { invalidInput } from "../../http/errors.ts";
+import { FaultSyntaxError, type Faults, parseFaults } from "../../resilience/faults.ts";
+import { deleteFaults, getFaults, putFaults } from "./routes.ts";
+
+export function registerAdminRoutes({ app, handle }: HttpCore, token: string, faults: Faults): void {
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminBearer", { type: "http", scheme: "bearer" });
+  app.use("/admin/*", adminAuth(token));
+
+  handle(getFaults, (c) => c.json({ faults: faults.format() }, 200));
+
+  handle(putFaults, (c, { body }) => {
+    const text = body.faults;
+    try {
+      faults.replace(parseFaults(text));
+    } catch (err) {
+      if (err instanceof FaultSyntaxError) throw invalidInput("invalid faults", `faults: ${err.message}`);
+      throw err;
+    }
+    return c.json({ faults: faults.format() }, 200);
+  });
+
+  handle(deleteFaults, (c) => {
+    faults.clear();
+    return c.body(null, 204);
+  });
+}
