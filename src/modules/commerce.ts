@@ -2,6 +2,7 @@
  * The modules of the orders pipeline and of carts, warehouse and payments (issues 4 and 5). Each store
  * is in memory unless its table variable is set; the queue is in-process unless SNS/SQS is set.
  */
+import { Counter } from "prom-client";
 import { MemoryCartStore } from "../adapters/memory/carts.ts";
 import { MemoryChargeLedger } from "../adapters/memory/charges.ts";
 import { MemoryIdAllocator } from "../adapters/memory/counters.ts";
@@ -23,7 +24,7 @@ import { registerOrderRoutes } from "../routes/orders/handlers.ts";
 import { registerPaymentRoutes } from "../routes/payments/handlers.ts";
 import { registerWarehouseRoutes } from "../routes/warehouse/handlers.ts";
 import { CheckoutService } from "../services/checkout.ts";
-import { OrderService } from "../services/orders.ts";
+import { guardedPublisher, OrderService } from "../services/orders.ts";
 import { createProcessorMetrics, OrderWorker, QueueProcessor } from "../services/processor.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import type { ModuleTable } from "./graph.ts";
@@ -69,13 +70,27 @@ export function commerceModules(): CommerceTable {
     idAllocator: { deps: [], init: () => ({ value: new MemoryIdAllocator() }) },
     chargeLedger: { deps: [], init: () => ({ value: new MemoryChargeLedger() }) },
     orderQueue: {
-      deps: ["config", "metrics"],
+      deps: ["config", "metrics", "resilience"],
       init: ({ get }) => {
-        const memory = new MemoryQueue(get("config").QUEUE_MAX_RECEIVES);
+        const deadLetters = new Counter({
+          name: "queue_dead_letters_total",
+          help: "Messages the in-process queue moved to its dead-letter list after QUEUE_MAX_RECEIVES receives",
+          registers: [get("metrics").registry],
+        });
+        const memory = new MemoryQueue(get("config").QUEUE_MAX_RECEIVES, () => deadLetters.inc());
+        const policy = get("resilience").policy("queue", {
+          timeoutMs: 5000,
+          maxAttempts: 3,
+          initialDelayMs: 20,
+          maxDelayMs: 500,
+          breakAfter: 5,
+          halfOpenAfterMs: 5000,
+          isTransient: isNetworkError,
+        });
         return {
           value: {
             kind: "memory",
-            publisher: memory,
+            publisher: guardedPublisher(memory, policy),
             consumer: memory,
             memory,
             local: { api: false, processor: false },

@@ -20,6 +20,7 @@ import type { OrderPublisher } from "../domain/queue.ts";
 import { ApiError, conflict, unavailable } from "../http/errors.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
+import type { DependencyPolicy } from "../resilience/policy.ts";
 import type { Semaphore } from "../util/semaphore.ts";
 import { sleep } from "../util/time.ts";
 
@@ -41,6 +42,11 @@ export interface OrderServiceDeps {
 
 /** Why the async path is off in this process; undefined when a processor will consume what is published. */
 export type PublisherState = { publisher: OrderPublisher } | { unavailable: string };
+
+/** Publishing under the "queue" policy: SNS/SQS faults are retried and feed the breaker like any dependency. */
+export function guardedPublisher(inner: OrderPublisher, policy: DependencyPolicy): OrderPublisher {
+  return { publish: (body) => policy.execute(() => inner.publish(body)) };
+}
 
 /** A request that finds its order_id freshly created but unpublished waits this long for the first one. */
 const PUBLISH_GRACE_MS = 5000;
@@ -77,7 +83,9 @@ export class OrderService {
         return { order_id: existing.order_id, status: "pending", message_id: existing.message_id };
       }
       // The first request may still be publishing (or failing and deleting): wait for it, then take over.
-      if (Date.now() >= deadline) return this.publish(publisher, existing);
+      // An order older than the grace period was left by a crash: take over at once.
+      const age = Date.now() - Date.parse(existing.created_at);
+      if (age >= PUBLISH_GRACE_MS || Date.now() >= deadline) return this.publish(publisher, existing);
       await sleep(20);
     }
   }
