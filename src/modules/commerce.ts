@@ -2,7 +2,18 @@
  * The modules of the orders pipeline and of carts, warehouse and payments (issues 4 and 5). Each store
  * is in memory unless its table variable is set; the queue is in-process unless SNS/SQS is set.
  */
+import { SNSClient } from "@aws-sdk/client-sns";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Counter } from "prom-client";
+import { awsClientConfig } from "../adapters/aws.ts";
+import { DynamoCartStore } from "../adapters/dynamodb/carts.ts";
+import { createDocumentClient } from "../adapters/dynamodb/client.ts";
+import { DynamoIdAllocator } from "../adapters/dynamodb/counters.ts";
+import { DynamoChargeLedger, DynamoIdempotencyStore } from "../adapters/dynamodb/idempotency.ts";
+import { DynamoInventoryStore } from "../adapters/dynamodb/inventory.ts";
+import { DynamoOrderStore } from "../adapters/dynamodb/orders.ts";
+import { guardAll, isAwsTransient } from "../adapters/guard.ts";
 import { MemoryCartStore } from "../adapters/memory/carts.ts";
 import { MemoryChargeLedger } from "../adapters/memory/charges.ts";
 import { MemoryIdAllocator } from "../adapters/memory/counters.ts";
@@ -11,6 +22,8 @@ import { MemoryInventoryStore } from "../adapters/memory/inventory.ts";
 import { MemoryOrderStore } from "../adapters/memory/orders.ts";
 import { MemoryQueue } from "../adapters/memory/queue.ts";
 import { createGatewayMetrics, SimulatedGateway } from "../adapters/sim/payment-gateway.ts";
+import { SnsPublisher } from "../adapters/sns/publisher.ts";
+import { SqsQueue } from "../adapters/sqs/queue.ts";
 import type { CartStore } from "../domain/carts.ts";
 import type { IdAllocator } from "../domain/counters.ts";
 import type { IdempotencyStore } from "../domain/idempotency.ts";
@@ -18,6 +31,7 @@ import type { InventoryStore } from "../domain/inventory.ts";
 import type { OrderStore } from "../domain/orders.ts";
 import type { ChargeLedger, PaymentGateway } from "../domain/payments.ts";
 import type { OrderPublisher, QueueConsumer } from "../domain/queue.ts";
+import type { Resilience } from "../resilience/index.ts";
 import { isNetworkError } from "../resilience/policy.ts";
 import { registerCartRoutes } from "../routes/carts/handlers.ts";
 import { registerOrderRoutes } from "../routes/orders/handlers.ts";
@@ -28,12 +42,13 @@ import { guardedPublisher, OrderService } from "../services/orders.ts";
 import { createProcessorMetrics, OrderWorker, QueueProcessor } from "../services/processor.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import type { ModuleTable } from "./graph.ts";
-import type { Modules } from "./registry.ts";
+import type { Environment, Modules } from "./registry.ts";
 
 export interface OrderQueue {
   kind: "memory" | "aws";
   publisher: OrderPublisher;
-  consumer: QueueConsumer;
+  /** Undefined when only SNS_TOPIC_ARN is set: this process publishes but cannot consume. */
+  consumer: QueueConsumer | undefined;
   /** The in-process queue, for tests and metrics; undefined on AWS. */
   memory: MemoryQueue | undefined;
   /** Which ends of the pipeline run in this process: the in-process queue needs both. */
@@ -41,6 +56,8 @@ export interface OrderQueue {
 }
 
 export interface CommerceModules {
+  /** Shared DynamoDB document client, created when any commerce table is configured. */
+  dynamodb: DynamoDBDocumentClient | undefined;
   orderStore: OrderStore;
   cartStore: CartStore;
   inventoryStore: InventoryStore;
@@ -61,23 +78,90 @@ type CommerceTable = Pick<ModuleTable<Modules>, keyof CommerceModules>;
 /** What a processor in its own process needs so that it shares state with the api. */
 const SHARED_STATE = ["SQS_QUEUE_URL", "ORDERS_TABLE", "INVENTORY_TABLE", "IDEMPOTENCY_TABLE"] as const;
 
-export function commerceModules(): CommerceTable {
+const TABLES = [
+  "ORDERS_TABLE",
+  "CARTS_TABLE",
+  "INVENTORY_TABLE",
+  "IDEMPOTENCY_TABLE",
+  "COUNTERS_TABLE",
+] as const;
+
+/**
+ * A store module: DynamoDB when `table` is set, each call under the "commerce-db" policy (timeout and
+ * breaker; no retries here, since a retried non-keyed write could apply twice — the SDK already
+ * retries throttling), else memory.
+ */
+function store<T extends object>(
+  table: (typeof TABLES)[number],
+  dynamo: (db: DynamoDBDocumentClient, table: string) => T,
+  memory: () => T,
+) {
   return {
-    orderStore: { deps: [], init: () => ({ value: new MemoryOrderStore() }) },
-    cartStore: { deps: [], init: () => ({ value: new MemoryCartStore() }) },
-    inventoryStore: { deps: [], init: () => ({ value: new MemoryInventoryStore() }) },
-    idempotencyStore: { deps: [], init: () => ({ value: new MemoryIdempotencyStore() }) },
-    idAllocator: { deps: [], init: () => ({ value: new MemoryIdAllocator() }) },
-    chargeLedger: { deps: [], init: () => ({ value: new MemoryChargeLedger() }) },
+    deps: ["config", "dynamodb", "resilience"] as const,
+    init: ({ get }: { get: <K extends "config" | "dynamodb" | "resilience">(k: K) => Modules[K] }) => {
+      const name = get("config")[table];
+      const db = get("dynamodb");
+      if (name === undefined || db === undefined) return { value: memory() };
+      return { value: guardAll(dynamo(db, name), dbPolicy(get("resilience"))) };
+    },
+  };
+}
+
+const dbPolicy = (resilience: Resilience) =>
+  resilience.policy("commerce-db", {
+    timeoutMs: 3000,
+    maxAttempts: 1,
+    initialDelayMs: 0,
+    maxDelayMs: 0,
+    breakAfter: 10,
+    halfOpenAfterMs: 2000,
+    isTransient: (err) => isNetworkError(err) || isAwsTransient(err),
+  });
+
+export function commerceModules(environment: Environment): CommerceTable {
+  return {
+    dynamodb: {
+      deps: ["config"],
+      init: ({ get }) => {
+        const config = get("config");
+        const used = TABLES.some((name) => config[name] !== undefined);
+        return { value: used ? createDocumentClient(environment.env) : undefined };
+      },
+    },
+    orderStore: store<OrderStore>(
+      "ORDERS_TABLE",
+      (db, t) => new DynamoOrderStore(db, t),
+      () => new MemoryOrderStore(),
+    ),
+    cartStore: store<CartStore>(
+      "CARTS_TABLE",
+      (db, t) => new DynamoCartStore(db, t),
+      () => new MemoryCartStore(),
+    ),
+    inventoryStore: store<InventoryStore>(
+      "INVENTORY_TABLE",
+      (db, t) => new DynamoInventoryStore(db, t),
+      () => new MemoryInventoryStore(),
+    ),
+    idempotencyStore: store<IdempotencyStore>(
+      "IDEMPOTENCY_TABLE",
+      (db, t) => new DynamoIdempotencyStore(db, t),
+      () => new MemoryIdempotencyStore(),
+    ),
+    idAllocator: store<IdAllocator>(
+      "COUNTERS_TABLE",
+      (db, t) => new DynamoIdAllocator(db, t),
+      () => new MemoryIdAllocator(),
+    ),
+    chargeLedger: store<ChargeLedger>(
+      "IDEMPOTENCY_TABLE",
+      (db, t) => new DynamoChargeLedger(db, t),
+      () => new MemoryChargeLedger(),
+    ),
     orderQueue: {
       deps: ["config", "metrics", "resilience"],
       init: ({ get }) => {
-        const deadLetters = new Counter({
-          name: "queue_dead_letters_total",
-          help: "Messages the in-process queue moved to its dead-letter list after QUEUE_MAX_RECEIVES receives",
-          registers: [get("metrics").registry],
-        });
-        const memory = new MemoryQueue(get("config").QUEUE_MAX_RECEIVES, () => deadLetters.inc());
+        const config = get("config");
         const policy = get("resilience").policy("queue", {
           timeoutMs: 5000,
           maxAttempts: 3,
@@ -85,8 +169,31 @@ export function commerceModules(): CommerceTable {
           maxDelayMs: 500,
           breakAfter: 5,
           halfOpenAfterMs: 5000,
-          isTransient: isNetworkError,
+          isTransient: (err) => isNetworkError(err) || isAwsTransient(err),
         });
+        if (config.SQS_QUEUE_URL || config.SNS_TOPIC_ARN) {
+          const sqs = config.SQS_QUEUE_URL
+            ? new SqsQueue(new SQSClient(awsClientConfig(environment.env, "SQS")), config.SQS_QUEUE_URL)
+            : undefined;
+          const publisher = config.SNS_TOPIC_ARN
+            ? new SnsPublisher(new SNSClient(awsClientConfig(environment.env, "SNS")), config.SNS_TOPIC_ARN)
+            : (sqs as SqsQueue);
+          return {
+            value: {
+              kind: "aws",
+              publisher: guardedPublisher(publisher, policy),
+              consumer: sqs,
+              memory: undefined,
+              local: { api: false, processor: false },
+            },
+          };
+        }
+        const deadLetters = new Counter({
+          name: "queue_dead_letters_total",
+          help: "Messages the in-process queue moved to its dead-letter list after QUEUE_MAX_RECEIVES receives",
+          registers: [get("metrics").registry],
+        });
+        const memory = new MemoryQueue(config.QUEUE_MAX_RECEIVES, () => deadLetters.inc());
         return {
           value: {
             kind: "memory",
@@ -224,6 +331,11 @@ export function commerceModules(): CommerceTable {
       init: ({ get, fail }) => {
         const config = get("config");
         const queue = get("orderQueue");
+        if (!queue.consumer) {
+          throw new Error(
+            "the processor needs SQS_QUEUE_URL to consume from (SNS_TOPIC_ARN alone only publishes)",
+          );
+        }
         queue.local.processor = true;
         const processor = new QueueProcessor(
           queue.consumer,

@@ -111,7 +111,7 @@ export function moduleTable(environment: Environment): ModuleTable<Modules> {
       },
     },
 
-    ...commerceModules(),
+    ...commerceModules(environment),
 
     api: { deps: ["productsApi", "ordersApi", "commerceApi", "server"] },
     processor: { deps: ["orderProcessor", "server"] },

@@ -324,6 +324,6 @@ export function commerceSuite(
         ok.map((r) => get(`${url}/orders/${(r.body as { order_id: number }).order_id}`)),
       );
       expect(orders.every((o) => (o.body as { status: string }).status === "completed")).toBe(true);
-    });
+    }, 60_000);
   });
 }

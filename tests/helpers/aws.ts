@@ -1,0 +1,102 @@
+/**
+ * Real AWS emulators for tests: dynalite (DynamoDB) and fauxqs (SNS/SQS), each started in this
+ * process on a free port. Table and queue names carry a per-run prefix so parallel runs never collide.
+ */
+import { type AttributeDefinition, CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import dynalite from "dynalite";
+import { type FauxqsServer, startFauxqs } from "fauxqs";
+
+export const runId = () => `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+export interface Dynalite {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+export async function startDynalite(): Promise<Dynalite> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const { port } = server.address() as { port: number };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
+
+/** Creates the commerce tables (keys as src/config.ts documents them) and returns the env naming them. */
+export async function createCommerceTables(
+  endpoint: string,
+  prefix = runId(),
+): Promise<Record<string, string>> {
+  const db = new DynamoDBClient({ endpoint, region: "us-east-1", credentials: LOCAL_CREDENTIALS });
+  const tables: [string, string, AttributeDefinition["AttributeType"]][] = [
+    ["ORDERS_TABLE", "order_id", "S"],
+    ["CARTS_TABLE", "shopping_cart_id", "N"],
+    ["INVENTORY_TABLE", "product_id", "N"],
+    ["IDEMPOTENCY_TABLE", "key", "S"],
+    ["COUNTERS_TABLE", "name", "S"],
+  ];
+  const env: Record<string, string> = { AWS_ENDPOINT_URL_DYNAMODB: endpoint, AWS_REGION: "us-east-1" };
+  for (const [variable, key, type] of tables) {
+    const name = `${prefix}-${variable.toLowerCase().replace("_table", "")}`;
+    await db.send(
+      new CreateTableCommand({
+        TableName: name,
+        KeySchema: [{ AttributeName: key, KeyType: "HASH" }],
+        AttributeDefinitions: [{ AttributeName: key, AttributeType: type }],
+        BillingMode: "PAY_PER_REQUEST",
+      }),
+    );
+    env[variable] = name;
+  }
+  db.destroy();
+  return env;
+}
+
+export interface Queues {
+  server: FauxqsServer;
+  queueName: string;
+  dlqName: string;
+  /** SNS_TOPIC_ARN, SQS_QUEUE_URL and the SNS/SQS endpoints. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Topic → queue (raw delivery) with a dead-letter queue after `maxReceiveCount` receives. */
+export async function startQueues(opts: { maxReceiveCount: number; visibilityS?: number }): Promise<Queues> {
+  const server = await startFauxqs({ port: 0, logger: false });
+  const prefix = runId();
+  const dlqName = `${prefix}-orders-dlq`;
+  const queueName = `${prefix}-orders`;
+  const dlq = server.createQueue(dlqName);
+  const queue = server.createQueue(queueName, {
+    attributes: {
+      VisibilityTimeout: String(opts.visibilityS ?? 30),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: dlq.queueArn,
+        maxReceiveCount: String(opts.maxReceiveCount),
+      }),
+    },
+  });
+  const { topicArn } = server.createTopic(`${prefix}-orders`);
+  server.subscribe({
+    topic: `${prefix}-orders`,
+    queue: queueName,
+    attributes: { RawMessageDelivery: "true" },
+  });
+  return {
+    server,
+    queueName,
+    dlqName,
+    env: {
+      SNS_TOPIC_ARN: topicArn,
+      SQS_QUEUE_URL: queue.queueUrl,
+      AWS_ENDPOINT_URL_SQS: server.address,
+      AWS_ENDPOINT_URL_SNS: server.address,
+      AWS_REGION: "us-east-1",
+    },
+    stop: () => server.stop(),
+  };
+}
