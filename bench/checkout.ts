@@ -4,7 +4,7 @@
  * pre-filled cart. Baseline: GET /health in the same run.
  *   bun bench/checkout.ts        (BENCH_SECONDS, default 10; BENCH_CARTS, default 80000)
  */
-import { header, row, startShop, wrk } from "./lib.ts";
+import { header, row, startShop, wrk } from "./commerce-lib.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const carts = Number(process.env.BENCH_CARTS ?? 80_000);

@@ -4,7 +4,7 @@
  *   bun bench/orders-accept.ts        (BENCH_SECONDS, default 10)
  */
 import { startFauxqs } from "fauxqs";
-import { header, postJson, row, startShop, wrk } from "./lib.ts";
+import { header, postJson, row, startShop, wrk } from "./commerce-lib.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const order = { customer_id: 1, items: [{ product_id: "SKU-001", quantity: 2, price: 19.99 }] };
