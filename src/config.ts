@@ -93,6 +93,16 @@ export const vars = {
     expected: "http(s) URL",
     doc: "DynamoDB endpoint, overrides AWS_ENDPOINT_URL (e.g. http://127.0.0.1:4567 for dynalite)",
   }),
+  AWS_ENDPOINT_URL_SQS: v({
+    schema: z.url({ protocol: /^https?$/ }),
+    expected: "http(s) URL",
+    doc: "SQS endpoint, overrides AWS_ENDPOINT_URL (e.g. fauxqs)",
+  }),
+  AWS_ENDPOINT_URL_SNS: v({
+    schema: z.url({ protocol: /^https?$/ }),
+    expected: "http(s) URL",
+    doc: "SNS endpoint, overrides AWS_ENDPOINT_URL (e.g. fauxqs)",
+  }),
   PRODUCTS_TABLE: v({
     schema: text(255),
     expected: "DynamoDB table name",
@@ -126,6 +136,84 @@ export const vars = {
     default: "5",
     expected: "integer seconds 1..3600",
     doc: "Lifetime of a cached 404, so a storm of reads of a missing product costs one store read",
+  }),
+  // Orders pipeline and commerce (issues 4 and 5)
+  PAYMENT_SIM_MS: v({
+    schema: integer(0, 600_000),
+    default: "3000",
+    expected: "integer ms 0..600000",
+    doc: "Latency of the simulated payment gateway per charge",
+  }),
+  PAYMENT_CONCURRENCY: v({
+    schema: integer(1, 100_000),
+    default: "20",
+    expected: "integer 1..100000",
+    doc: "Payments POST /orders/sync runs at once per process; further requests wait in line",
+  }),
+  SYNC_QUEUE_TIMEOUT_MS: v({
+    schema: integer(0, 600_000),
+    default: "10000",
+    expected: "integer ms 0..600000",
+    doc: "Longest a POST /orders/sync request waits for a payment slot before 503",
+  }),
+  PROCESSOR_CONCURRENCY: v({
+    schema: integer(1, 10_000),
+    default: "100",
+    expected: "integer 1..10000",
+    doc: "Orders the processor keeps in flight under a backlog",
+  }),
+  PROCESSOR_DRAIN_MS: v({
+    schema: integer(0, 3_600_000),
+    default: "20000",
+    expected: "integer ms 0..3600000",
+    doc: "On SIGTERM, how long in-flight orders may finish before their messages return to the queue",
+  }),
+  QUEUE_VISIBILITY_TIMEOUT_S: v({
+    schema: integer(1, 43_200),
+    default: "30",
+    expected: "integer s 1..43200",
+    doc: "Visibility timeout the processor asks for on receive; a heartbeat extends it while an order is worked on",
+  }),
+  QUEUE_MAX_RECEIVES: v({
+    schema: integer(1, 1000),
+    default: "5",
+    expected: "integer 1..1000",
+    doc: "In-process queue only: receives after which a message goes to the dead-letter list (SQS uses its redrive policy)",
+  }),
+  SNS_TOPIC_ARN: v({
+    schema: text(256).regex(/^arn:/, "not an ARN"),
+    expected: "an SNS topic ARN",
+    doc: "Orders are published here (raw delivery to SQS_QUEUE_URL); without it and SQS_QUEUE_URL, an in-process queue",
+  }),
+  SQS_QUEUE_URL: v({
+    schema: z.url(),
+    expected: "an SQS queue URL",
+    doc: "The processor consumes orders here; the api publishes here directly when SNS_TOPIC_ARN is unset",
+  }),
+  ORDERS_TABLE: v({
+    schema: text(255),
+    expected: "DynamoDB table name",
+    doc: "Orders (pk order_id S); in memory when unset",
+  }),
+  CARTS_TABLE: v({
+    schema: text(255),
+    expected: "DynamoDB table name",
+    doc: "Shopping carts (pk shopping_cart_id N); in memory when unset",
+  }),
+  INVENTORY_TABLE: v({
+    schema: text(255),
+    expected: "DynamoDB table name",
+    doc: "Warehouse stock (pk product_id N); in memory when unset",
+  }),
+  IDEMPOTENCY_TABLE: v({
+    schema: text(255),
+    expected: "DynamoDB table name",
+    doc: "Idempotency-Key results and payment charges (pk key S, TTL expires_at); in memory when unset",
+  }),
+  COUNTERS_TABLE: v({
+    schema: text(255),
+    expected: "DynamoDB table name",
+    doc: "int32 id allocation shared by processes (pk name S); in memory when unset",
   }),
 } satisfies Record<string, VarSpec<unknown>>;
 

@@ -13,6 +13,7 @@ export type Command =
 /** What `shop seed` can load: each becomes a `--NAME N` flag; src/cli/seed.ts has the seeder. */
 export const SEED_TARGETS = {
   products: "demo products with ids 1..N",
+  stock: "N units of stock for each demo product (1..--products, else 1..1000)",
 } as const;
 export type SeedTarget = keyof typeof SEED_TARGETS;
 

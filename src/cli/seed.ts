@@ -7,16 +7,25 @@ import type { Config } from "../config.ts";
 import { demoProduct } from "../domain/products.ts";
 import { ModuleManager } from "../modules/graph.ts";
 import { type Environment, type ModuleName, type Modules, moduleTable } from "../modules/registry.ts";
+import { seedStock } from "../services/seed-stock.ts";
 import type { SeedTarget } from "./args.ts";
+
+type Counts = Partial<Record<SeedTarget, number>>;
 
 interface Seeder {
   /** The modules the seeder reads with `get`. */
   modules: readonly ModuleName[];
   /** Where the data goes, for the summary line. */
   destination(config: Config): string;
-  /** Writes items 1..count, calling `progress` with the number done so far. */
-  run(get: ModuleManager<Modules>["get"], count: number, progress: (done: number) => void): Promise<void>;
+  /** How many writes `run` makes, and what they are, for the progress bar and the summary line. */
+  items(counts: Counts): number;
+  describe(counts: Counts): string;
+  /** Writes its items, calling `progress` with the number done so far. */
+  run(get: ModuleManager<Modules>["get"], counts: Counts, progress: (done: number) => void): Promise<void>;
 }
+
+/** Products `--stock` stocks when the same command does not seed products: the demo catalogue's head. */
+const DEFAULT_STOCKED_PRODUCTS = 1000;
 
 /** Enough parallel writes to keep a remote store busy without tripping its throttling. */
 const CONCURRENCY = 16;
@@ -45,9 +54,28 @@ export const SEEDERS: Record<SeedTarget, Seeder> = {
       config.PRODUCTS_TABLE
         ? `DynamoDB table ${config.PRODUCTS_TABLE}`
         : "the in-memory store of this process (gone when it exits: set PRODUCTS_TABLE)",
-    run: async (get, count, progress) => {
+    items: (counts) => counts.products ?? 0,
+    describe: (counts) => `${counts.products ?? 0} products`,
+    run: async (get, counts, progress) => {
       const catalog = get("productCatalog");
-      await forEachParallel(count, (id) => catalog.put(demoProduct(id)), progress);
+      await forEachParallel(counts.products ?? 0, (id) => catalog.put(demoProduct(id)), progress);
+    },
+  },
+  stock: {
+    modules: ["inventoryStore"],
+    destination: (config) =>
+      config.INVENTORY_TABLE
+        ? `DynamoDB table ${config.INVENTORY_TABLE}`
+        : "the in-memory store of this process (gone when it exits: set INVENTORY_TABLE)",
+    items: (counts) => counts.products ?? DEFAULT_STOCKED_PRODUCTS,
+    describe: (counts) =>
+      `${counts.stock ?? 0} units of stock for each of products 1..${counts.products ?? DEFAULT_STOCKED_PRODUCTS}`,
+    run: async (get, counts, progress) => {
+      await seedStock(get("inventoryStore"), {
+        products: counts.products ?? DEFAULT_STOCKED_PRODUCTS,
+        quantity: counts.stock ?? 0,
+        onProgress: progress,
+      });
     },
   },
 };
@@ -90,14 +118,14 @@ export async function seed(
     const config = manager.get("config");
     for (const target of targets) {
       const seeder = SEEDERS[target];
-      const count = counts[target] ?? 0;
+      const items = seeder.items(counts);
       const started = performance.now();
-      await seeder.run((name) => manager.get(name), count, progressBar(out, target, count));
+      await seeder.run((name) => manager.get(name), counts, progressBar(out, target, items));
       if (failure !== undefined) throw failure;
       const seconds = (performance.now() - started) / 1000;
       out.write(
-        `seeded ${count} ${target} into ${seeder.destination(config)} in ${seconds.toFixed(1)} s ` +
-          `(${Math.round(count / Math.max(seconds, 1e-3))}/s)\n`,
+        `seeded ${seeder.describe(counts)} into ${seeder.destination(config)} in ${seconds.toFixed(1)} s ` +
+          `(${Math.round(items / Math.max(seconds, 1e-3))} writes/s)\n`,
       );
     }
   } finally {

@@ -13,6 +13,7 @@ type Out<S> = S extends Schema ? z.output<S> : undefined;
 
 type ParamsOf<R> = R extends { request: { params: infer P } } ? Out<P> : undefined;
 type QueryOf<R> = R extends { request: { query: infer Q } } ? Out<Q> : undefined;
+type HeadersOf<R> = R extends { request: { headers: infer H } } ? Out<H> : undefined;
 type BodyOf<R> = R extends { request: { body: { content: { "application/json": { schema: infer B } } } } }
   ? Out<B>
   : undefined;
@@ -20,6 +21,7 @@ type BodyOf<R> = R extends { request: { body: { content: { "application/json": {
 export interface RouteInput<R> {
   params: ParamsOf<R>;
   query: QueryOf<R>;
+  headers: HeadersOf<R>;
   body: BodyOf<R>;
 }
 
@@ -57,6 +59,7 @@ function register<R extends RouteConfig>(
   app.openAPIRegistry.registerPath(route);
   const params = route.request?.params as Schema | undefined;
   const query = route.request?.query as Schema | undefined;
+  const headers = route.request?.headers as Schema | undefined;
   const bodySpec = route.request?.body;
   const media = bodySpec?.content?.["application/json"];
   const body = (media && "schema" in media ? media.schema : undefined) as Schema | undefined;
@@ -81,6 +84,11 @@ function register<R extends RouteConfig>(
       const r = query.safeParse(c.req.query());
       if (!r.success) throw invalid("Invalid query parameter", r.error);
       input.query = r.data;
+    }
+    if (headers) {
+      const r = headers.safeParse(c.req.header());
+      if (!r.success) throw invalid("Invalid header", r.error);
+      input.headers = r.data;
     }
     if (body) {
       let text = "";

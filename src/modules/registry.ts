@@ -21,9 +21,10 @@ import { registerProductRoutes } from "../routes/products/handlers.ts";
 import { type HttpServer, serve } from "../runtime.ts";
 import { sleep } from "../util/time.ts";
 import { VERSION } from "../version.ts";
+import { type CommerceModules, commerceModules } from "./commerce.ts";
 import type { ModuleTable } from "./graph.ts";
 
-export interface Modules {
+export interface Modules extends CommerceModules {
   config: Config;
   logger: Logger & { flush(): void };
   metrics: Metrics;
@@ -186,8 +187,10 @@ export function moduleTable(environment: Environment): ModuleTable<Modules> {
       },
     },
 
-    api: { deps: ["productsApi", "adminApi", "server"] },
-    processor: { deps: ["server"] },
+    ...commerceModules(),
+
+    api: { deps: ["productsApi", "adminApi", "ordersApi", "commerceApi", "server"] },
+    processor: { deps: ["orderProcessor", "server"] },
     bidder: { deps: ["server"] },
     broadcaster: { deps: ["server"] },
     archiver: { deps: ["server"] },

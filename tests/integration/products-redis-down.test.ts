@@ -69,7 +69,7 @@ describe("Redis outage", () => {
     expect(ready.status).toBe(200);
     const { checks } = (await ready.json()) as { checks: Record<string, unknown> };
     expect(checks.redis).toMatchObject({ status: "down" });
-    expect(checks.resilience).toEqual({ redis: "open" });
+    expect(checks.resilience).toMatchObject({ redis: "open" });
 
     await redis.restart();
     const filled = await eventually(

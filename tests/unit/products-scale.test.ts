@@ -130,7 +130,7 @@ describe("shop seed output", () => {
   test("a terminal gets a progress bar that ends full, then the summary", async () => {
     const text = await run(true);
     expect(text).toContain(`\rproducts [${"#".repeat(30)}] 50/50\n`);
-    expect(text).toMatch(/seeded 50 products into the in-memory store .* in [\d.]+ s \(\d+\/s\)\n$/);
+    expect(text).toMatch(/seeded 50 products into the in-memory store .* in [\d.]+ s \(\d+ writes\/s\)\n$/);
   });
 
   test("a pipe gets only the summary line", async () => {

@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Config } from "../../config.ts";
 import type { Resilience } from "../../resilience/index.ts";
 import { type DependencyPolicy, isNetworkError, type PolicyOptions } from "../../resilience/policy.ts";
+import { awsClientConfig, awsEndpoint } from "../aws.ts";
 import { configuredTables } from "./tables.ts";
 
 export interface DynamoDb {
@@ -57,8 +58,6 @@ export const DYNAMODB_POLICY: PolicyOptions = {
   isTransient: isDynamoTransient,
 };
 
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "::1", "[::1]"]);
-
 /** Real AWS hosts; anything else (a container name, localhost) is an emulator. */
 export function isAwsEndpoint(endpoint: string | undefined): boolean {
   if (endpoint === undefined) return true;
@@ -66,16 +65,11 @@ export function isAwsEndpoint(endpoint: string | undefined): boolean {
   return /(^|\.)amazonaws\.com(\.cn)?$/.test(host) || /(^|\.)api\.aws$/.test(host);
 }
 
-export const dynamoEndpoint = (config: Config) => config.AWS_ENDPOINT_URL_DYNAMODB ?? config.AWS_ENDPOINT_URL;
+export const dynamoEndpoint = (config: Config) => awsEndpoint(config, "DYNAMODB");
 
 export function createDynamoClient(config: Config): DynamoDBClient {
-  const endpoint = dynamoEndpoint(config);
-  const local = endpoint !== undefined && LOOPBACK.has(new URL(endpoint).hostname);
   return new DynamoDBClient({
-    region: config.AWS_REGION ?? (local ? "us-east-1" : undefined),
-    endpoint,
-    // Emulators on this machine accept any signature; a fixed pair spares developers an AWS profile.
-    credentials: local ? { accessKeyId: "local", secretAccessKey: "local" } : undefined,
+    ...awsClientConfig(config, "DYNAMODB"),
     // The policy is the single retry layer: SDK retries inside it would multiply attempts and delay the breaker.
     maxAttempts: 1,
   });

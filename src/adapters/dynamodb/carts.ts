@@ -1,0 +1,78 @@
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type Cart, type CartStatus, type CartStore, MAX_LINE_QUANTITY } from "../../domain/carts.ts";
+import { isConditionFailed } from "./errors.ts";
+
+/** CARTS_TABLE, partition key shopping_cart_id (N); lines are a map updated in place with ADD-like SETs. */
+export class DynamoCartStore implements CartStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async create(cart: Cart): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: cart,
+        ConditionExpression: "attribute_not_exists(shopping_cart_id)",
+      }),
+    );
+  }
+
+  async get(cartId: number): Promise<Cart | undefined> {
+    const r = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { shopping_cart_id: cartId }, ConsistentRead: true }),
+    );
+    return r.Item as Cart | undefined;
+  }
+
+  async addItem(cartId: number, productId: number, quantity: number) {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { shopping_cart_id: cartId },
+          UpdateExpression: "SET #items.#p = if_not_exists(#items.#p, :z) + :q",
+          ConditionExpression:
+            "attribute_exists(shopping_cart_id) AND #s = :open AND (attribute_not_exists(#items.#p) OR #items.#p <= :room)",
+          ExpressionAttributeNames: { "#items": "items", "#p": String(productId), "#s": "status" },
+          ExpressionAttributeValues: {
+            ":z": 0,
+            ":q": quantity,
+            ":open": "open",
+            ":room": MAX_LINE_QUANTITY - quantity,
+          },
+        }),
+      );
+      return "ok" as const;
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+      const cart = await this.get(cartId);
+      if (!cart) return "not_found" as const;
+      return cart.status !== "open" ? ("not_open" as const) : ("too_many" as const);
+    }
+  }
+
+  async setStatus(cartId: number, from: CartStatus, to: CartStatus, orderId?: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { shopping_cart_id: cartId },
+          UpdateExpression: orderId === undefined ? "SET #s = :to" : "SET #s = :to, order_id = :o",
+          ConditionExpression: "#s = :from",
+          ExpressionAttributeNames: { "#s": "status" },
+          ExpressionAttributeValues: {
+            ":to": to,
+            ":from": from,
+            ...(orderId === undefined ? {} : { ":o": orderId }),
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,112 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { Order, OrderStatus, OrderStore, OrderUpdate } from "../../domain/orders.ts";
+import { isConditionFailed } from "./errors.ts";
+
+/** ORDERS_TABLE, partition key order_id (S). Every status change is a conditional update. */
+export class DynamoOrderStore implements OrderStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async get(orderId: string): Promise<Order | undefined> {
+    const r = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { order_id: orderId }, ConsistentRead: true }),
+    );
+    return r.Item as Order | undefined;
+  }
+
+  async create(order: Order): Promise<{ created: true } | { created: false; existing: Order }> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: order,
+          ConditionExpression: "attribute_not_exists(order_id)",
+        }),
+      );
+      return { created: true };
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+      const existing = await this.get(order.order_id);
+      if (!existing) throw new Error(`order ${order.order_id} vanished while being created`);
+      return { created: false, existing };
+    }
+  }
+
+  async transition(
+    orderId: string,
+    from: readonly OrderStatus[],
+    update: OrderUpdate,
+  ): Promise<Order | undefined> {
+    const names: Record<string, string> = { "#s": "status" };
+    const values: Record<string, unknown> = { ":to": update.status, ":now": new Date().toISOString() };
+    const sets = ["#s = :to", "updated_at = :now"];
+    if (update.failure_reason !== undefined) {
+      sets.push("failure_reason = :fr");
+      values[":fr"] = update.failure_reason;
+    }
+    if (update.transaction_id !== undefined) {
+      sets.push("transaction_id = :tx");
+      values[":tx"] = update.transaction_id;
+    }
+    from.forEach((s, i) => {
+      values[`:f${i}`] = s;
+    });
+    try {
+      const r = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { order_id: orderId },
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression: `#s IN (${from.map((_, i) => `:f${i}`).join(", ")})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return r.Attributes as Order;
+    } catch (err) {
+      if (isConditionFailed(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async setMessageId(orderId: string, messageId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { order_id: orderId },
+          UpdateExpression: "SET message_id = :m",
+          ConditionExpression: "attribute_exists(order_id)",
+          ExpressionAttributeValues: { ":m": messageId },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
+  }
+
+  async discard(orderId: string, requestHash: string): Promise<void> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { order_id: orderId },
+          ConditionExpression: "request_hash = :h AND attribute_not_exists(message_id) AND #s IN (:p, :w)",
+          ExpressionAttributeNames: { "#s": "status" },
+          ExpressionAttributeValues: { ":h": requestHash, ":p": "pending", ":w": "processing" },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
+  }
+}

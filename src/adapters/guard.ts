@@ -1,0 +1,27 @@
+import type { DependencyPolicy } from "../resilience/policy.ts";
+
+/**
+ * Runs every method of `target` under `policy`: one breaker and timeout for a whole store without a
+ * wrapper per method. Stores answer business outcomes as values, so only outages reach the policy.
+ */
+export function guardAll<T extends object>(target: T, policy: DependencyPolicy): T {
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      const value = Reflect.get(t, prop, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => policy.execute(() => value.apply(t, args));
+    },
+  });
+}
+
+/** AWS SDK errors worth counting as an outage: throttling, 5xx, and the network. */
+export function isAwsTransient(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const retryable = (err as { $retryable?: unknown }).$retryable !== undefined;
+  return (
+    retryable ||
+    (status !== undefined && status >= 500) ||
+    /Throttl|TimeoutError|ECONNREFUSED|ECONNRESET|socket/i.test(`${err.name} ${err.message}`)
+  );
+}

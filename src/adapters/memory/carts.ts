@@ -1,0 +1,32 @@
+import { type Cart, type CartStatus, type CartStore, MAX_LINE_QUANTITY } from "../../domain/carts.ts";
+
+export class MemoryCartStore implements CartStore {
+  private readonly carts = new Map<number, Cart>();
+
+  async create(cart: Cart): Promise<void> {
+    this.carts.set(cart.shopping_cart_id, structuredClone(cart));
+  }
+
+  async get(cartId: number): Promise<Cart | undefined> {
+    const c = this.carts.get(cartId);
+    return c && structuredClone(c);
+  }
+
+  async addItem(cartId: number, productId: number, quantity: number) {
+    const c = this.carts.get(cartId);
+    if (!c) return "not_found" as const;
+    if (c.status !== "open") return "not_open" as const;
+    const next = (c.items[productId] ?? 0) + quantity;
+    if (next > MAX_LINE_QUANTITY) return "too_many" as const;
+    c.items[productId] = next;
+    return "ok" as const;
+  }
+
+  async setStatus(cartId: number, from: CartStatus, to: CartStatus, orderId?: number): Promise<boolean> {
+    const c = this.carts.get(cartId);
+    if (!c || c.status !== from) return false;
+    c.status = to;
+    if (orderId !== undefined) c.order_id = orderId;
+    return true;
+  }
+}

@@ -1,0 +1,37 @@
+import type {
+  ClaimResult,
+  IdempotencyRecord,
+  IdempotencyStore,
+  StoredResponse,
+} from "../../domain/idempotency.ts";
+
+export class MemoryIdempotencyStore implements IdempotencyStore {
+  private readonly records = new Map<string, IdempotencyRecord>();
+
+  async claim(key: string, requestHash: string, leaseMs: number, ttlMs: number): Promise<ClaimResult> {
+    const now = Date.now();
+    const r = this.records.get(key);
+    if (r && r.expires_at > now) {
+      if (r.response) return { kind: "done", record: structuredClone(r) };
+      if (r.lease_until > now) return { kind: "running", record: structuredClone(r) };
+    }
+    this.records.set(key, {
+      key,
+      request_hash: requestHash,
+      lease_until: now + leaseMs,
+      expires_at: now + ttlMs,
+    });
+    return { kind: "owner" };
+  }
+
+  async complete(key: string, response: StoredResponse, ttlMs: number): Promise<void> {
+    const r = this.records.get(key);
+    if (!r) return;
+    r.response = structuredClone(response);
+    r.expires_at = Date.now() + ttlMs;
+  }
+
+  async release(key: string): Promise<void> {
+    this.records.delete(key);
+  }
+}

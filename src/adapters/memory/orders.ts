@@ -1,0 +1,53 @@
+import {
+  isFinal,
+  type Order,
+  type OrderStatus,
+  type OrderStore,
+  type OrderUpdate,
+} from "../../domain/orders.ts";
+
+export class MemoryOrderStore implements OrderStore {
+  private readonly orders = new Map<string, Order>();
+
+  async get(orderId: string): Promise<Order | undefined> {
+    const o = this.orders.get(orderId);
+    return o && structuredClone(o);
+  }
+
+  async create(order: Order): Promise<{ created: true } | { created: false; existing: Order }> {
+    const existing = this.orders.get(order.order_id);
+    if (existing) return { created: false, existing: structuredClone(existing) };
+    this.orders.set(order.order_id, structuredClone(order));
+    return { created: true };
+  }
+
+  async transition(
+    orderId: string,
+    from: readonly OrderStatus[],
+    update: OrderUpdate,
+  ): Promise<Order | undefined> {
+    const o = this.orders.get(orderId);
+    if (!o || !from.includes(o.status)) return undefined;
+    o.status = update.status;
+    if (update.failure_reason !== undefined) o.failure_reason = update.failure_reason;
+    if (update.transaction_id !== undefined) o.transaction_id = update.transaction_id;
+    o.updated_at = new Date().toISOString();
+    return structuredClone(o);
+  }
+
+  async setMessageId(orderId: string, messageId: string): Promise<void> {
+    const o = this.orders.get(orderId);
+    if (o) o.message_id = messageId;
+  }
+
+  async discard(orderId: string, requestHash: string): Promise<void> {
+    const o = this.orders.get(orderId);
+    if (o && o.request_hash === requestHash && o.message_id === undefined && !isFinal(o.status)) {
+      this.orders.delete(orderId);
+    }
+  }
+
+  size(): number {
+    return this.orders.size;
+  }
+}

@@ -1,0 +1,75 @@
+import { Counter, type Registry } from "prom-client";
+import {
+  type ChargeLedger,
+  type ChargeRequest,
+  type ChargeResult,
+  declineReason,
+  type PaymentGateway,
+} from "../../domain/payments.ts";
+import type { DependencyPolicy } from "../../resilience/policy.ts";
+import { abortableSleep } from "../../util/time.ts";
+
+export interface GatewayMetrics {
+  charges: Counter<"outcome">;
+  replays: Counter;
+}
+
+export function createGatewayMetrics(registry: Registry): GatewayMetrics {
+  return {
+    charges: new Counter({
+      name: "payments_total",
+      help: "Charges decided by the payment gateway (replays of an idempotency key excluded), by outcome",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    replays: new Counter({
+      name: "payments_replayed_total",
+      help: "Charges answered from the ledger because their idempotency key was already charged",
+      registers: [registry],
+    }),
+  };
+}
+
+/**
+ * The payment gateway the seeds simulated with a sleep, made honest: each attempt runs under the
+ * "payment" resilience policy (faults and timeouts are retried and feed the breaker; a decline is a
+ * result and is neither), and its ledger keeps one approved charge per idempotency key, as a real
+ * gateway's idempotency keys do. Declines are not recorded: they are decided again (deterministically),
+ * and another card may be tried under the same key.
+ */
+export class SimulatedGateway implements PaymentGateway {
+  constructor(
+    private readonly ledger: ChargeLedger,
+    private readonly latencyMs: number,
+    private readonly policy: DependencyPolicy,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  async charge(request: ChargeRequest): Promise<ChargeResult> {
+    const existing = await this.ledger.get(request.idempotencyKey);
+    if (existing) {
+      this.metrics.replays.inc();
+      return existing.result;
+    }
+    const result = await this.policy.execute(async (signal): Promise<ChargeResult> => {
+      if (this.latencyMs > 0) await abortableSleep(this.latencyMs, signal);
+      const reason = declineReason(request.card);
+      return reason === undefined
+        ? { approved: true, transaction_id: `txn_${crypto.randomUUID()}` }
+        : { approved: false, reason };
+    });
+    if (!result.approved) {
+      this.metrics.charges.inc({ outcome: "declined" });
+      return result;
+    }
+    const kept = await this.ledger.record({
+      key: request.idempotencyKey,
+      amount_cents: request.amountCents,
+      result,
+      at: new Date().toISOString(),
+    });
+    if (kept.result === result) this.metrics.charges.inc({ outcome: "approved" });
+    else this.metrics.replays.inc();
+    return kept.result;
+  }
+}

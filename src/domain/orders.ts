@@ -1,0 +1,174 @@
+import { z } from "@hono/zod-openapi";
+import { int32 } from "./ids.ts";
+import { fromCents, toCents } from "./money.ts";
+
+/** A product id is an int32 or a string: the seeds' clients send SKUs like "SKU-001". */
+const ProductRef = z.union([int32(1), z.string().min(1).max(64)]).openapi({ example: 12345 });
+
+const Price = z
+  .number()
+  .min(0)
+  .refine((n) => toCents(n) !== undefined, "must have at most 2 decimals and be at most 1000000")
+  .openapi({ example: 19.99 });
+
+export const OrderItemSchema = z.object({
+  product_id: ProductRef,
+  quantity: z.number().int().min(1).max(10_000),
+  price: Price,
+});
+
+export const OrderInputSchema = z
+  .object({
+    order_id: z.string().min(1).max(64).optional().openapi({ example: "order-0001" }),
+    customer_id: int32(1).openapi({ example: 123 }),
+    items: z.array(OrderItemSchema).min(1).max(100),
+  })
+  .openapi("OrderInput");
+
+export type OrderInput = z.infer<typeof OrderInputSchema>;
+
+export const ORDER_STATUSES = ["pending", "processing", "completed", "failed"] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export interface OrderLine {
+  product_id: number | string;
+  quantity: number;
+  price_cents: number;
+}
+
+/** How the order came in: the replay rules and the processor's side effects depend on it. */
+export type OrderSource = "sync" | "async" | "cart";
+
+export interface Order {
+  order_id: string;
+  customer_id: number;
+  items: OrderLine[];
+  total_cents: number;
+  status: OrderStatus;
+  failure_reason?: string;
+  source: OrderSource;
+  /** Identifies the request that created the order, so a retry with the same order_id can be told apart. */
+  request_hash: string;
+  /** Set once the order has been handed to the queue. */
+  message_id?: string;
+  /** Cart orders: the card to charge and the cart, whose stock reservations the processor ships or releases. */
+  card_number?: string;
+  cart_id?: number;
+  transaction_id?: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export const OrderViewSchema = z
+  .object({
+    order_id: z.union([z.string(), z.number().int()]).openapi({ example: "order-0001" }),
+    customer_id: z.number().int(),
+    items: z.array(OrderItemSchema),
+    total: z.number().openapi({ example: 39.98 }),
+    status: z.enum(ORDER_STATUSES),
+    failure_reason: z.string().optional(),
+    transaction_id: z.string().optional(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Order");
+
+export type OrderView = z.infer<typeof OrderViewSchema>;
+
+export function lineTotal(items: readonly OrderLine[]): number {
+  return items.reduce((sum, l) => sum + l.price_cents * l.quantity, 0);
+}
+
+/** The input as lines in cents; the schema has already refused prices toCents cannot represent. */
+export function toLines(items: OrderInput["items"]): OrderLine[] {
+  return items.map((i) => ({
+    product_id: i.product_id,
+    quantity: i.quantity,
+    price_cents: toCents(i.price) ?? 0,
+  }));
+}
+
+/** Order ids of cart orders are integers in the contract; they are stored as their decimal string. */
+export function publicOrderId(order: Order): string | number {
+  return order.source === "cart" ? Number(order.order_id) : order.order_id;
+}
+
+export function orderView(order: Order): OrderView {
+  const view: OrderView = {
+    order_id: publicOrderId(order),
+    customer_id: order.customer_id,
+    items: order.items.map((l) => ({
+      product_id: l.product_id,
+      quantity: l.quantity,
+      price: fromCents(l.price_cents),
+    })),
+    total: fromCents(order.total_cents),
+    status: order.status,
+    created_at: order.created_at,
+    updated_at: order.updated_at,
+  };
+  if (order.failure_reason !== undefined) view.failure_reason = order.failure_reason;
+  if (order.transaction_id !== undefined) view.transaction_id = order.transaction_id;
+  return view;
+}
+
+/** Same customer and lines (order_id aside) and the same endpoint ⇒ the same request. */
+export async function requestHash(source: OrderSource, input: Omit<OrderInput, "order_id">): Promise<string> {
+  return sha256(JSON.stringify([source, input.customer_id, input.items]));
+}
+
+export async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Buffer.from(digest).toString("base64url");
+}
+
+/** The only transitions an order makes; every store applies them as conditional writes. */
+export const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
+  pending: ["processing"],
+  // A processor that crashed leaves its order processing: the redelivered message resumes it.
+  processing: ["processing", "completed", "failed"],
+  completed: [],
+  failed: [],
+};
+
+export const isFinal = (s: OrderStatus) => s === "completed" || s === "failed";
+
+export interface OrderUpdate {
+  status: OrderStatus;
+  failure_reason?: string;
+  transaction_id?: string;
+}
+
+/** The port every order store implements. */
+export interface OrderStore {
+  get(orderId: string): Promise<Order | undefined>;
+  /** Creates the order unless one with this id exists; returns the existing one then. */
+  create(order: Order): Promise<{ created: true } | { created: false; existing: Order }>;
+  /**
+   * Moves the order to `update.status` if its current status is one of `from`; returns the order after
+   * the write, or undefined when the condition failed (the caller re-reads to find out why).
+   */
+  transition(orderId: string, from: readonly OrderStatus[], update: OrderUpdate): Promise<Order | undefined>;
+  setMessageId(orderId: string, messageId: string): Promise<void>;
+  /**
+   * Compensation: removes an order that was never handed to the queue and is not final, if
+   * `requestHash` still matches (so a different request's order is never removed).
+   */
+  discard(orderId: string, requestHash: string): Promise<void>;
+}
+
+/** The message on the queue: only the id; the order itself is read from the store. */
+export interface OrderMessage {
+  order_id: string;
+}
+
+export function parseOrderMessage(body: string): OrderMessage | undefined {
+  try {
+    const value: unknown = JSON.parse(body);
+    if (typeof value !== "object" || value === null) return undefined;
+    const id = (value as { order_id?: unknown }).order_id;
+    return typeof id === "string" && id.length >= 1 && id.length <= 64 ? { order_id: id } : undefined;
+  } catch {
+    return undefined;
+  }
+}

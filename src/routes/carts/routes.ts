@@ -1,0 +1,121 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { int32, int32PathParam } from "../../domain/ids.ts";
+import { errorResponses } from "../../http/errors.ts";
+
+const params = z.object({ shoppingCartId: int32PathParam("shoppingCartId") });
+export const idempotencyHeader = z.object({
+  // Lower case: headers arrive lower-cased, and the OpenAPI parameter must carry the schema key's name.
+  "idempotency-key": z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .openapi({
+      param: { name: "idempotency-key", in: "header" },
+      description: "Same key and body: the first answer replayed; same key, other body: 409",
+    }),
+});
+
+export const createCart = createRoute({
+  method: "post",
+  path: "/shopping-carts",
+  tags: ["Shopping Cart"],
+  operationId: "createShoppingCart",
+  summary: "Create a new shopping cart",
+  request: {
+    body: {
+      required: true,
+      content: { "application/json": { schema: z.object({ customer_id: int32(1) }) } },
+    },
+  },
+  responses: {
+    201: {
+      description: "Shopping cart created",
+      content: { "application/json": { schema: z.object({ shopping_cart_id: z.number().int() }) } },
+    },
+    ...errorResponses(400, 413, 415, 503),
+  },
+});
+
+export const CartViewSchema = z
+  .object({
+    shopping_cart_id: z.number().int(),
+    customer_id: z.number().int(),
+    status: z.enum(["open", "checking_out", "checked_out"]),
+    order_id: z.number().int().optional(),
+    items: z.array(
+      z.object({
+        product_id: z.number().int(),
+        quantity: z.number().int(),
+        unit_price: z.number().optional(),
+      }),
+    ),
+  })
+  .openapi("ShoppingCart");
+
+export const getCart = createRoute({
+  method: "get",
+  path: "/shopping-carts/{shoppingCartId}",
+  tags: ["Shopping Cart"],
+  operationId: "getShoppingCart",
+  summary: "Get a shopping cart: lines, unit prices where the warehouse knows them, status",
+  request: { params },
+  responses: {
+    200: { description: "The cart", content: { "application/json": { schema: CartViewSchema } } },
+    ...errorResponses(400, 404, 503),
+  },
+});
+
+export const addItem = createRoute({
+  method: "post",
+  path: "/shopping-carts/{shoppingCartId}/items",
+  tags: ["Shopping Cart"],
+  operationId: "addItemsToCart",
+  summary: "Add a product; a product already in the cart adds to its quantity",
+  request: {
+    params,
+    body: {
+      required: true,
+      content: {
+        "application/json": { schema: z.object({ product_id: int32(1), quantity: int32(1) }) },
+      },
+    },
+  },
+  responses: {
+    204: { description: "Added" },
+    ...errorResponses(400, 404, 413, 415, 503),
+  },
+});
+
+export const checkoutCart = createRoute({
+  method: "post",
+  path: "/shopping-carts/{shoppingCartId}/checkout",
+  tags: ["Shopping Cart"],
+  operationId: "checkoutCart",
+  summary: "Reserve stock for every line and hand the order to the pipeline (payment, shipping)",
+  request: {
+    params,
+    headers: idempotencyHeader,
+    body: {
+      required: false,
+      description: "Optional beyond the contract: the card the pipeline charges (none: the account on file)",
+      content: {
+        "application/json": {
+          schema: z.object({
+            credit_card_number: z
+              .string()
+              .regex(/^[0-9]{13,19}$/)
+              .optional(),
+          }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: "Order created (status pending); GET /orders/{order_id} follows it",
+      content: { "application/json": { schema: z.object({ order_id: z.number().int() }) } },
+    },
+    ...errorResponses(400, 404, 409, 413, 415, 503),
+  },
+});

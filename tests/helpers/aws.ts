@@ -1,0 +1,90 @@
+/**
+ * Real AWS emulators for tests: dynalite (DynamoDB) and fauxqs (SNS/SQS), each started in this
+ * process on a free port. Table and queue names carry a per-run prefix so parallel runs never collide.
+ */
+import dynalite from "dynalite";
+import { type FauxqsServer, startFauxqs } from "fauxqs";
+import { migrate } from "../../src/cli/migrate.ts";
+import { loadConfig } from "../../src/config.ts";
+
+export const runId = () => `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+export interface Dynalite {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+export async function startDynalite(): Promise<Dynalite> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const { port } = server.address() as { port: number };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Creates the commerce tables through `shop migrate`'s own code and returns the env naming them. */
+export async function createCommerceTables(
+  endpoint: string,
+  prefix = runId(),
+): Promise<Record<string, string>> {
+  const env: Record<string, string> = { AWS_ENDPOINT_URL_DYNAMODB: endpoint, AWS_REGION: "us-east-1" };
+  for (const variable of [
+    "ORDERS_TABLE",
+    "CARTS_TABLE",
+    "INVENTORY_TABLE",
+    "IDEMPOTENCY_TABLE",
+    "COUNTERS_TABLE",
+  ]) {
+    env[variable] = `${prefix}-${variable.toLowerCase().replace("_table", "")}`;
+  }
+  await migrate(loadConfig(env), false, () => {});
+  return env;
+}
+
+export interface Queues {
+  server: FauxqsServer;
+  queueName: string;
+  dlqName: string;
+  /** SNS_TOPIC_ARN, SQS_QUEUE_URL and the SNS/SQS endpoints. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Topic → queue (raw delivery) with a dead-letter queue after `maxReceiveCount` receives. */
+export async function startQueues(opts: { maxReceiveCount: number; visibilityS?: number }): Promise<Queues> {
+  const server = await startFauxqs({ port: 0, logger: false });
+  const prefix = runId();
+  const dlqName = `${prefix}-orders-dlq`;
+  const queueName = `${prefix}-orders`;
+  const dlq = server.createQueue(dlqName);
+  const queue = server.createQueue(queueName, {
+    attributes: {
+      VisibilityTimeout: String(opts.visibilityS ?? 30),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: dlq.queueArn,
+        maxReceiveCount: String(opts.maxReceiveCount),
+      }),
+    },
+  });
+  const { topicArn } = server.createTopic(`${prefix}-orders`);
+  server.subscribe({
+    topic: `${prefix}-orders`,
+    queue: queueName,
+    attributes: { RawMessageDelivery: "true" },
+  });
+  return {
+    server,
+    queueName,
+    dlqName,
+    env: {
+      SNS_TOPIC_ARN: topicArn,
+      SQS_QUEUE_URL: queue.queueUrl,
+      AWS_ENDPOINT_URL_SQS: server.address,
+      AWS_ENDPOINT_URL_SNS: server.address,
+      AWS_REGION: "us-east-1",
+    },
+    stop: () => server.stop(),
+  };
+}

@@ -1,0 +1,15 @@
+import { afterAll } from "bun:test";
+import { createCommerceTables, type Dynalite, startDynalite } from "../helpers/aws.ts";
+import { commerceSuite } from "./commerce-suite.ts";
+
+let dynamo: Dynalite | undefined;
+afterAll(() => dynamo?.stop());
+
+commerceSuite(
+  "DynamoDB (dynalite)",
+  async () => {
+    dynamo = await startDynalite();
+    return createCommerceTables(dynamo.endpoint);
+  },
+  { flash: 1000 },
+);

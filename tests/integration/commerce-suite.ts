@@ -1,0 +1,329 @@
+/**
+ * Carts, warehouse, payments and checkout, per api.yaml. One suite, run against each store: the
+ * memory default (commerce.test.ts) and DynamoDB on dynalite (commerce-dynamodb.test.ts).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { demoProduct } from "../../src/domain/products.ts";
+import { eventually, get, post, put } from "../helpers/http.ts";
+import { startTestShop, type TestShop } from "../helpers/shop.ts";
+
+const TOKEN = "test-admin-token-0123456789";
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+export function commerceSuite(
+  name: string,
+  env: () => Promise<Record<string, string>> | Record<string, string>,
+  scale: { flash: number },
+) {
+  describe(`commerce on ${name}`, () => {
+    let shop: TestShop;
+    let url: string;
+    let nextProduct = 1000;
+
+    beforeAll(async () => {
+      shop = await startTestShop(["all"], { PAYMENT_SIM_MS: "0", ADMIN_TOKEN: TOKEN, ...(await env()) });
+      url = shop.url;
+    });
+    afterAll(() => shop.stop());
+
+    /** A catalogue product with `stock` available at `price`. */
+    async function product(stock: number, price = 2.5): Promise<number> {
+      const id = nextProduct++;
+      await shop.shop.manager.get("productStore").put(demoProduct(id));
+      expect((await put(`${url}/warehouse/stock/${id}`, { quantity: stock, price }, auth)).status).toBe(204);
+      return id;
+    }
+
+    async function cart(lines: [number, number][] = []): Promise<number> {
+      const r = await post(`${url}/shopping-carts`, { customer_id: 7 });
+      expect(r.status).toBe(201);
+      const id = (r.body as { shopping_cart_id: number }).shopping_cart_id;
+      for (const [pid, q] of lines) {
+        expect(
+          (await post(`${url}/shopping-carts/${id}/items`, { product_id: pid, quantity: q })).status,
+        ).toBe(204);
+      }
+      return id;
+    }
+
+    const stock = async (pid: number) =>
+      (await get(`${url}/warehouse/stock/${pid}`)).body as {
+        available: number;
+        reserved: number;
+        shipped: number;
+      };
+
+    const finalOrder = (id: number) =>
+      eventually(async () => {
+        const o = (await get(`${url}/orders/${id}`)).body as { status: string };
+        return o.status === "completed" || o.status === "failed" ? o : undefined;
+      });
+
+    test("POST /shopping-carts: 201 with an int32 id; 400 on bad customer_id", async () => {
+      const r = await post(`${url}/shopping-carts`, { customer_id: 1 });
+      expect(r.status).toBe(201);
+      const id = (r.body as { shopping_cart_id: number }).shopping_cart_id;
+      expect(Number.isInteger(id) && id >= 1 && id <= 2147483647).toBe(true);
+      for (const bad of [{}, { customer_id: 0 }, { customer_id: "1" }, { customer_id: 1.5 }]) {
+        const e = await post(`${url}/shopping-carts`, bad);
+        expect(e.status).toBe(400);
+        expect(e.body).toMatchObject({
+          error: "INVALID_INPUT",
+          details: expect.stringContaining("customer_id"),
+        });
+      }
+    });
+
+    test("POST items: 204, merges quantities; 404 unknown cart or product; 400 bad input", async () => {
+      const pid = await product(10);
+      const id = await cart([
+        [pid, 2],
+        [pid, 3],
+      ]);
+      expect((await get(`${url}/shopping-carts/${id}`)).body).toEqual({
+        shopping_cart_id: id,
+        customer_id: 7,
+        status: "open",
+        items: [{ product_id: pid, quantity: 5, unit_price: 2.5 }],
+      });
+      expect(
+        (await post(`${url}/shopping-carts/999999/items`, { product_id: pid, quantity: 1 })).status,
+      ).toBe(404);
+      expect(
+        (await post(`${url}/shopping-carts/${id}/items`, { product_id: 999999, quantity: 1 })).status,
+      ).toBe(404);
+      for (const bad of [
+        { product_id: pid, quantity: 0 },
+        { product_id: pid },
+        { product_id: "x", quantity: 1 },
+      ]) {
+        expect((await post(`${url}/shopping-carts/${id}/items`, bad)).status).toBe(400);
+      }
+      expect((await post(`${url}/shopping-carts/abc/items`, { product_id: pid, quantity: 1 })).status).toBe(
+        400,
+      );
+      expect((await get(`${url}/shopping-carts/999999`)).status).toBe(404);
+    });
+
+    test("checkout: 200 order_id; the pipeline pays and ships; GET /orders shows it", async () => {
+      const pid = await product(10, 1.25);
+      const id = await cart([[pid, 4]]);
+      const r = await post(`${url}/shopping-carts/${id}/checkout`, {});
+      expect(r.status).toBe(200);
+      const orderId = (r.body as { order_id: number }).order_id;
+      expect(Number.isInteger(orderId)).toBe(true);
+      expect(await finalOrder(orderId)).toMatchObject({ order_id: orderId, status: "completed", total: 5 });
+      expect(await stock(pid)).toMatchObject({ available: 6, reserved: 0, shipped: 4 });
+      expect((await get(`${url}/shopping-carts/${id}`)).body).toMatchObject({
+        status: "checked_out",
+        order_id: orderId,
+      });
+    });
+
+    test("checkout: 400 empty or already checked out, 404 unknown cart", async () => {
+      const empty = await cart();
+      expect((await post(`${url}/shopping-carts/${empty}/checkout`, {})).body).toMatchObject({
+        error: "CART_EMPTY",
+      });
+      const pid = await product(5);
+      const id = await cart([[pid, 1]]);
+      expect((await post(`${url}/shopping-carts/${id}/checkout`, {})).status).toBe(200);
+      const again = await post(`${url}/shopping-carts/${id}/checkout`, {});
+      expect(again.status).toBe(400);
+      expect(again.body).toMatchObject({ error: "CART_CHECKED_OUT" });
+      expect((await post(`${url}/shopping-carts/${id}/items`, { product_id: pid, quantity: 1 })).status).toBe(
+        400,
+      );
+      expect((await post(`${url}/shopping-carts/999999/checkout`, {})).status).toBe(404);
+    });
+
+    test("checkout short on stock: 400 listing the short lines, no stock touched, cart still open", async () => {
+      const plenty = await product(10);
+      const scarce = await product(1);
+      const none = await product(0);
+      const id = await cart([
+        [plenty, 2],
+        [scarce, 3],
+        [none, 1],
+      ]);
+      const r = await post(`${url}/shopping-carts/${id}/checkout`, {});
+      expect(r.status).toBe(400);
+      expect(r.body).toMatchObject({
+        error: "INSUFFICIENT_STOCK",
+        details: [
+          { product_id: scarce, requested: 3, available: 1 },
+          { product_id: none, requested: 1, available: 0 },
+        ],
+      });
+      expect(await stock(plenty)).toMatchObject({ available: 10, reserved: 0 });
+      expect(await stock(scarce)).toMatchObject({ available: 1, reserved: 0 });
+      expect((await get(`${url}/shopping-carts/${id}`)).body).toMatchObject({ status: "open" });
+    });
+
+    test("checkout with a declined card: order failed, reservation released, stock back", async () => {
+      const pid = await product(5);
+      const id = await cart([[pid, 2]]);
+      const r = await post(`${url}/shopping-carts/${id}/checkout`, {
+        credit_card_number: "4000000000000002",
+      });
+      expect(r.status).toBe(200);
+      const o = await finalOrder((r.body as { order_id: number }).order_id);
+      expect(o).toMatchObject({ status: "failed", failure_reason: expect.stringContaining("declined") });
+      expect(await stock(pid)).toMatchObject({ available: 5, reserved: 0, shipped: 0 });
+    });
+
+    test("warehouse reserve/ship: 204, 400 when short, 404 unknown product, 400 bad input", async () => {
+      const pid = await product(3);
+      const body = (quantity: number) => ({ product_id: pid, quantity });
+      expect((await post(`${url}/warehouse/reserve`, body(2))).status).toBe(204);
+      expect((await post(`${url}/warehouse/reserve`, body(2))).body).toMatchObject({
+        error: "INSUFFICIENT_STOCK",
+      });
+      expect((await post(`${url}/warehouse/ship`, body(3))).status).toBe(400);
+      expect((await post(`${url}/warehouse/ship`, body(2))).status).toBe(204);
+      expect(await stock(pid)).toMatchObject({ available: 1, reserved: 0, shipped: 2 });
+      expect((await post(`${url}/warehouse/reserve`, { product_id: 999999, quantity: 1 })).status).toBe(404);
+      expect((await post(`${url}/warehouse/ship`, { product_id: 999999, quantity: 1 })).status).toBe(404);
+      expect((await post(`${url}/warehouse/reserve`, body(0))).status).toBe(400);
+      expect((await post(`${url}/warehouse/ship`, { product_id: pid })).status).toBe(400);
+    });
+
+    test("PUT /warehouse/stock is admin-guarded: 401 without a token, 403 with a wrong one", async () => {
+      const r = await put(`${url}/warehouse/stock/5`, { quantity: 1 });
+      expect(r.status).toBe(401);
+      expect(r.body).toMatchObject({ error: "UNAUTHORIZED" });
+      expect(
+        (await put(`${url}/warehouse/stock/5`, { quantity: 1 }, { authorization: "Bearer nope" })).status,
+      ).toBe(403);
+      expect((await put(`${url}/warehouse/stock/5`, { quantity: -1 }, auth)).status).toBe(400);
+      expect((await put(`${url}/warehouse/stock/5`, { quantity: 1, price: 0.001 }, auth)).status).toBe(400);
+    });
+
+    test("payments: 200 approved, 402 declined (issuer or Luhn), 404 unknown cart, 400 invalid", async () => {
+      const pid = await product(5);
+      const id = await cart([[pid, 1]]);
+      const pay = (card: string, cartId = id) =>
+        post(`${url}/payments/checkout`, { credit_card_number: card, shopping_cart_id: cartId });
+      const declined = await pay("4000000000000002");
+      expect(declined.status).toBe(402);
+      expect(declined.body).toMatchObject({ error: "PAYMENT_DECLINED" });
+      expect((await pay("4242424242424241")).status).toBe(402);
+      const ok = await pay("4242424242424242");
+      expect(ok.status).toBe(200);
+      expect(ok.body).toEqual({ success: true, transaction_id: expect.any(String) });
+      expect((await pay("4242424242424242", 999999)).status).toBe(404);
+      for (const bad of ["123", "4242-4242-4242-4242", "12345678901234567890"]) {
+        expect((await pay(bad)).status).toBe(400);
+      }
+      expect(
+        (await post(`${url}/payments/checkout`, { credit_card_number: "4242424242424242" })).status,
+      ).toBe(400);
+    });
+
+    test("the same Idempotency-Key 20 times concurrently: one order, one answer; another body is 409", async () => {
+      const pid = await product(50);
+      const id = await cart([[pid, 1]]);
+      const send = (body: unknown) =>
+        post(`${url}/shopping-carts/${id}/checkout`, body, { "Idempotency-Key": `k-${id}` });
+      const answers = await Promise.all(Array.from({ length: 20 }, () => send({})));
+      expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+      const [first] = answers;
+      expect(first?.status).toBe(200);
+      await finalOrder((first?.body as { order_id: number } | undefined)?.order_id ?? 0);
+      expect(await stock(pid)).toMatchObject({ available: 49, shipped: 1 });
+      expect((await send({ credit_card_number: "4242424242424242" })).status).toBe(409);
+    });
+
+    test("the same Idempotency-Key 20 times concurrently on a payment: one transaction", async () => {
+      const pid = await product(5);
+      const id = await cart([[pid, 1]]);
+      const body = { credit_card_number: "4242424242424242", shopping_cart_id: id };
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          post(`${url}/payments/checkout`, body, { "Idempotency-Key": `p-${id}` }),
+        ),
+      );
+      expect(answers.every((a) => a.status === 200)).toBe(true);
+      expect(new Set(answers.map((a) => (a.body as { transaction_id: string }).transaction_id)).size).toBe(1);
+      // Paying the same cart again under another key replays the charge instead of charging twice.
+      const again = await post(`${url}/payments/checkout`, body, { "Idempotency-Key": `p2-${id}` });
+      expect(again.body).toEqual(answers[0]?.body);
+      const other = await post(
+        `${url}/payments/checkout`,
+        { ...body, credit_card_number: "4111111111111111" },
+        { "Idempotency-Key": `p-${id}` },
+      );
+      expect(other.status).toBe(409);
+    });
+
+    test("500 concurrent adds to one cart: exact final quantities", async () => {
+      const a = await product(1);
+      const b = await product(1);
+      const id = await cart();
+      const adds = await Promise.all(
+        Array.from({ length: 500 }, (_, i) =>
+          post(`${url}/shopping-carts/${id}/items`, { product_id: i % 2 ? a : b, quantity: (i % 3) + 1 }),
+        ),
+      );
+      expect(adds.every((r) => r.status === 204)).toBe(true);
+      let qa = 0;
+      let qb = 0;
+      for (let i = 0; i < 500; i++) {
+        if (i % 2) qa += (i % 3) + 1;
+        else qb += (i % 3) + 1;
+      }
+      const items = (
+        (await get(`${url}/shopping-carts/${id}`)).body as {
+          items: { product_id: number; quantity: number }[];
+        }
+      ).items;
+      expect(Object.fromEntries(items.map((l) => [l.product_id, l.quantity]))).toEqual({ [a]: qa, [b]: qb });
+    });
+
+    test(`flash sale: stock 100, ${scale.flash} concurrent reservations → exactly 100 succeed`, async () => {
+      const pid = await product(100);
+      const results = await Promise.all(
+        Array.from({ length: scale.flash }, () =>
+          post(`${url}/warehouse/reserve`, { product_id: pid, quantity: 1 }),
+        ),
+      );
+      expect(results.filter((r) => r.status === 204).length).toBe(100);
+      expect(results.filter((r) => r.status === 400).length).toBe(scale.flash - 100);
+      const s = await stock(pid);
+      expect(s.available + s.reserved + s.shipped).toBe(100);
+      expect(s.reserved).toBe(100);
+    });
+
+    test(`flash sale: stock 100, ${scale.flash} concurrent checkouts → exactly 100 orders, all shipped`, async () => {
+      const pid = await product(100);
+      const carts: number[] = [];
+      for (let i = 0; i < scale.flash; i += 100) {
+        carts.push(
+          ...(await Promise.all(
+            Array.from({ length: Math.min(100, scale.flash - i) }, () => cart([[pid, 1]])),
+          )),
+        );
+      }
+      const results = await Promise.all(carts.map((id) => post(`${url}/shopping-carts/${id}/checkout`, {})));
+      const ok = results.filter((r) => r.status === 200);
+      expect(ok.length).toBe(100);
+      expect(
+        results
+          .filter((r) => r.status === 400)
+          .every((r) => (r.body as { error: string }).error === "INSUFFICIENT_STOCK"),
+      ).toBe(true);
+      expect(results.filter((r) => r.status === 400).length).toBe(scale.flash - 100);
+      await eventually(
+        async () => ((await stock(pid)).shipped === 100 ? true : undefined),
+        30_000,
+        "100 shipped",
+      );
+      const s = await stock(pid);
+      expect(s).toMatchObject({ available: 0, reserved: 0, shipped: 100 });
+      const orders = await Promise.all(
+        ok.map((r) => get(`${url}/orders/${(r.body as { order_id: number }).order_id}`)),
+      );
+      expect(orders.every((o) => (o.body as { status: string }).status === "completed")).toBe(true);
+    }, 60_000);
+  });
+}
