@@ -11,8 +11,10 @@ import {
   type RedisPool,
   type RedisSettings,
 } from "../adapters/redis/client.ts";
-import type { Config } from "../config.ts";
+import { type Config, redact } from "../config.ts";
 import type { Logger } from "../observability/log.ts";
+
+const CONNECT_TIMEOUT_MS = 5000;
 
 export const AUCTION_ROLES = ["bidder", "broadcaster", "archiver"] as const;
 
@@ -42,14 +44,37 @@ export class RedisConnections {
     return this.pool;
   }
 
-  async connect(): Promise<void> {
-    await Promise.all(this.clients.map((c) => c.connect()));
-    await this.pool?.connect();
+  /** Bounded: node-redis would retry forever, and a process that cannot reach Redis at start should say so and exit. */
+  async connect(timeoutMs = CONNECT_TIMEOUT_MS): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `Redis at ${redact("REDIS_URL", this.settings.url)} not reachable within ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([
+        Promise.all([...this.clients.map((c) => c.connect()), this.pool?.connect()]),
+        timeout,
+      ]);
+    } catch (err) {
+      for (const c of this.clients) c.destroy();
+      this.pool?.destroy();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {
     await Promise.all(this.clients.map((c) => (c.isOpen ? c.close() : undefined)));
-    if (this.pool) await this.pool.close();
+    if (this.pool?.isOpen) await this.pool.close();
   }
 }
 

@@ -92,11 +92,13 @@ export class Broadcaster {
     } catch (err) {
       this.logger.warn("snapshot read failed", { item_id: itemId, ...errorFields(err) });
       peer.close(1011, "snapshot unavailable; reconnect");
+      this.close(peer);
       return;
     }
     if (!this.byPeer.has(peer)) return;
     if (!item) {
       peer.close(CLOSE_ITEM_GONE, "item not found");
+      this.close(peer);
       return;
     }
     sub.afterSeq = item.bid_count;
