@@ -106,6 +106,15 @@ export class Subscriber {
   close(): void {
     this.ws.close();
   }
+
+  /** Bun's client stops reading from the socket, so the server sees TCP backpressure (lib.dom lacks the type). */
+  pause(): void {
+    (this.ws as unknown as { pause(): boolean }).pause();
+  }
+
+  resume(): void {
+    (this.ws as unknown as { resume(): boolean }).resume();
+  }
 }
 
 /** Polls `check` until it returns true, for at most `ms`; the failing assertion comes after. */

@@ -68,7 +68,9 @@ test("kill -9 of the archiver mid-batch, then a restart: every accepted bid is a
     await Promise.all(bidders);
 
     const count = async () =>
-      Number((await sql<{ n: string }>(run, "SELECT count(*) AS n FROM bids WHERE item_id = $1", [item_id]))[0]?.n);
+      Number(
+        (await sql<{ n: string }>(run, "SELECT count(*) AS n FROM bids WHERE item_id = $1", [item_id]))[0]?.n,
+      );
     expect(await until(async () => (await count()) === accepted.length, 20_000)).toBe(true);
     const rows = await sql<{ bid_id: string }>(run, "SELECT bid_id FROM bids WHERE item_id = $1", [item_id]);
     expect(rows.length).toBe(accepted.length);

@@ -44,7 +44,10 @@ for (const strategy of ["lua", "optimistic"] as const) {
           Array.from({ length: BIDDERS }, async (_, i) => {
             // Random amounts, so the order of arrival decides which are accepted.
             const amount = Math.round((1 + Math.random() * 999) * 100) / 100;
-            const res = await post(`${shop.url}/api/v1/items/${item_id}/bid`, { user_id: `bidder-${i}`, amount });
+            const res = await post(`${shop.url}/api/v1/items/${item_id}/bid`, {
+              user_id: `bidder-${i}`,
+              amount,
+            });
             return { ...res, amount };
           }),
         );
@@ -74,9 +77,11 @@ for (const strategy of ["lua", "optimistic"] as const) {
         expect(item.bid_count).toBe(accepted.length);
 
         const caughtUp = await until(async () => {
-          const [row] = await sql<{ n: string }>(schema, "SELECT count(*) AS n FROM bids WHERE item_id = $1", [
-            item_id,
-          ]);
+          const [row] = await sql<{ n: string }>(
+            schema,
+            "SELECT count(*) AS n FROM bids WHERE item_id = $1",
+            [item_id],
+          );
           return Number(row?.n) === accepted.length;
         });
         expect(caughtUp).toBe(true);
@@ -87,7 +92,9 @@ for (const strategy of ["lua", "optimistic"] as const) {
         );
         expect(Number(archived?.current_bid)).toBe(Math.round(highest * 100));
         expect(archived?.name).toBe("Lamp");
-        const ids = await sql<{ bid_id: string }>(schema, "SELECT bid_id FROM bids WHERE item_id = $1", [item_id]);
+        const ids = await sql<{ bid_id: string }>(schema, "SELECT bid_id FROM bids WHERE item_id = $1", [
+          item_id,
+        ]);
         expect(new Set(ids.map((r) => r.bid_id))).toEqual(new Set(accepted.map((r) => r.body.bid_id)));
       } finally {
         await shop.stop();

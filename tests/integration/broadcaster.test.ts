@@ -31,7 +31,8 @@ test("100 subscribers get the snapshot, then every accepted bid in order", async
   const subs = Array.from({ length: 100 }, () => new Subscriber(`${ws}/ws/items/${item_id}`));
   await Promise.all(subs.map((s) => s.opened));
   expect(await until(() => subs.every((s) => s.frames.length >= 1))).toBe(true);
-  for (const s of subs) expect(s.frames[0]).toMatchObject({ type: "snapshot", item_id, current_bid: 1, bid_count: 1 });
+  for (const s of subs)
+    expect(s.frames[0]).toMatchObject({ type: "snapshot", item_id, current_bid: 1, bid_count: 1 });
 
   const accepted: { event_id: string; amount: number }[] = [];
   let next = 101;
@@ -66,7 +67,7 @@ test("a stalled subscriber is closed with 4008 and the others get every bid", as
   await Promise.all([stalled, ...others].map((s) => s.opened));
   expect(await until(() => [stalled, ...others].every((s) => s.frames.length >= 1))).toBe(true);
   // Stops reading: the server sees TCP backpressure, as from a client on a dead network.
-  stalled.ws.pause();
+  stalled.pause();
 
   const book = shop.shop.manager.get("auctionBook");
   const user = "u".repeat(128);
@@ -75,7 +76,13 @@ test("a stalled subscriber is closed with 4008 and the others get every bid", as
     (await (await fetch(`${shop.url}/metrics`)).text()).includes("ws_slow_consumer_closes_total 1");
   // Bounded: kernel socket buffers absorb a few MB before the server's own buffer fills.
   while (placed < 40_000 && !(placed % 2000 === 0 && placed > 0 && (await slowClosed()))) {
-    await book.bid({ item_id, user_id: user, amount: ++placed, bid_id: crypto.randomUUID(), now: Date.now() });
+    await book.bid({
+      item_id,
+      user_id: user,
+      amount: ++placed,
+      bid_id: crypto.randomUUID(),
+      now: Date.now(),
+    });
     if (placed % 500 === 0) await Bun.sleep(5);
   }
   expect(await slowClosed()).toBe(true);
@@ -84,7 +91,7 @@ test("a stalled subscriber is closed with 4008 and the others get every bid", as
     expect(amountsOf(s.bids())).toEqual(Array.from({ length: placed }, (_, i) => (i + 1) / 100));
     expect(s.closed).toBeUndefined();
   }
-  stalled.ws.resume();
+  stalled.resume();
   expect(await until(() => stalled.closed !== undefined, 20_000)).toBe(true);
   expect(stalled.closed?.code).toBe(4008);
   expect(stalled.bids().length).toBeLessThan(placed);

@@ -16,7 +16,8 @@ function options(settings: RedisSettings) {
   };
 }
 
-const newClient = (settings: RedisSettings) => createClient(options(settings));
+const newClient = (settings: RedisSettings, name?: string) =>
+  createClient({ ...options(settings), ...(name ? { name } : {}) });
 const newPool = (settings: RedisSettings, size: number) =>
   createClientPool(options(settings), { minimum: 1, maximum: size, acquireTimeout: 5000 });
 export type Redis = ReturnType<typeof newClient>;
@@ -27,7 +28,8 @@ export type RedisPool = ReturnType<typeof newPool>;
  * `error` event) and reconnects on its own; callers see failed commands meanwhile.
  */
 export function createRedis(settings: RedisSettings, logger: Logger, name: string): Redis {
-  const client = newClient(settings);
+  // Named so CLIENT LIST shows which connection does what (book, blocking readers).
+  const client = newClient(settings, `shop-${name}`);
   let lastLogged = 0;
   client.on("error", (err: Error) => {
     // A reconnect loop emits one error per attempt: one line a second is enough to see the outage.
