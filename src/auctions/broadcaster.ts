@@ -33,6 +33,9 @@ export class Broadcaster {
   private cursor = "0-0";
   private stopping = false;
   private loop: Promise<void> | undefined;
+  /** Subscribers wait for the reader's starting point: a bid between their snapshot and it would be lost. */
+  private readonly started: Promise<void>;
+  private markStarted: () => void = () => {};
   private readonly subscribers: Gauge;
   private readonly sent: Counter;
   private readonly slowClosed: Counter;
@@ -44,6 +47,9 @@ export class Broadcaster {
     private readonly logger: Logger,
     registry: Registry,
   ) {
+    this.started = new Promise((resolve) => {
+      this.markStarted = resolve;
+    });
     this.subscribers = new Gauge({
       name: "ws_subscribers",
       help: "Open auction WebSocket subscriptions",
@@ -67,6 +73,7 @@ export class Broadcaster {
   async start(): Promise<void> {
     this.cursor = await this.stream.lastId();
     this.loop = this.run();
+    this.markStarted();
   }
 
   async stop(): Promise<void> {
@@ -77,6 +84,7 @@ export class Broadcaster {
 
   /** Registers first, then reads the snapshot, so no bid can fall between the two. */
   async open(itemId: string, peer: WsPeer): Promise<void> {
+    await this.started;
     const sub: Subscriber = { itemId, peer, afterSeq: undefined, held: [] };
     let set = this.byItem.get(itemId);
     if (!set) {

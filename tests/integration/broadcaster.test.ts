@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createItem, type Frame, post, Subscriber, until } from "../helpers/auctions.ts";
-import { startTestShop, type TestShop } from "../helpers/shop.ts";
+import { spawnShop, startTestShop, type TestShop } from "../helpers/shop.ts";
 
 let shop: TestShop;
 let ws: string;
@@ -97,3 +97,19 @@ test("a stalled subscriber is closed with 4008 and the others get every bid", as
   expect(stalled.bids().length).toBeLessThan(placed);
   for (const s of others) s.close();
 }, 60_000);
+
+test("SIGTERM closes subscribers with 1001 and the process exits 0", async () => {
+  const child = await spawnShop(["--role", "all"]);
+  try {
+    const { item_id } = await createItem(child.url);
+    const sub = new Subscriber(`${child.url.replace("http", "ws")}/ws/items/${item_id}`);
+    await sub.opened;
+    expect(await until(() => sub.frames.length === 1)).toBe(true);
+    child.proc.kill("SIGTERM");
+    expect(await child.proc.exited).toBe(0);
+    expect(await until(() => sub.closed !== undefined)).toBe(true);
+    expect(sub.closed?.code).toBe(1001);
+  } finally {
+    if (child.proc.exitCode === null) child.proc.kill("SIGKILL");
+  }
+}, 30_000);
