@@ -111,7 +111,7 @@ export const vars = {
   REDIS_URL: v({
     schema: z.url({ protocol: /^rediss?$/ }),
     expected: "redis://host:port[/db] or rediss://…",
-    doc: "Redis for the product read cache (cache-aside); unset means no cache",
+    doc: "Redis for the product read cache and the auction book and stream; unset: no cache, in-memory auctions",
   }),
   REDIS_PASSWORD: v({
     schema: text(512),
@@ -214,6 +214,66 @@ export const vars = {
     schema: text(255),
     expected: "DynamoDB table name",
     doc: "int32 id allocation shared by processes (pk name S); in memory when unset",
+  }),
+  // Auctions (bidder, broadcaster, archiver)
+  DATABASE_URL: v({
+    schema: z.string().regex(/^postgres(?:ql)?:\/\/[^\s]+$/, "not a postgres:// URL"),
+    expected: "postgres://user[:password]@host:port/db (PGPASSWORD is honoured)",
+    doc: "PostgreSQL for the auction archive (unset: archived in memory)",
+  }),
+  DATABASE_SCHEMA: v({
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "not a lower-case SQL identifier"),
+    default: "public",
+    expected: "lower-case SQL identifier",
+    doc: "PostgreSQL schema of the archive tables; created by the migrations if missing",
+  }),
+  BID_STRATEGY: v({
+    schema: oneOf(["lua", "optimistic"]),
+    default: "lua",
+    expected: "lua | optimistic",
+    doc: "How the Redis book accepts a bid: one Lua script, or WATCH/MULTI/EXEC with bounded retries",
+  }),
+  BID_OPTIMISTIC_RETRIES: v({
+    schema: integer(1, 1000),
+    default: "20",
+    expected: "integer 1..1000",
+    doc: "Optimistic strategy: attempts before answering 503 TRY_AGAIN",
+  }),
+  BID_OPTIMISTIC_POOL: v({
+    schema: integer(1, 1024),
+    default: "16",
+    expected: "integer 1..1024",
+    doc: "Optimistic strategy: Redis connections for WATCH (each transaction needs its own)",
+  }),
+  WS_PING_MS: v({
+    schema: integer(1000, 3_600_000),
+    default: "20000",
+    expected: "integer ms 1000..3600000",
+    doc: "WebSocket ping interval; keep it below the load balancer's idle timeout (ALB: 60 s)",
+  }),
+  WS_SEND_BUFFER_BYTES: v({
+    schema: integer(1024, 1024 * 1024 * 1024),
+    default: "1048576",
+    expected: "integer bytes 1024..1073741824",
+    doc: "A WebSocket client with more unsent bytes than this is closed with code 4008 (slow consumer)",
+  }),
+  ARCHIVER_BATCH: v({
+    schema: integer(1, 10_000),
+    default: "1000",
+    expected: "integer 1..10000",
+    doc: "Most stream entries the archiver writes in one PostgreSQL transaction",
+  }),
+  ARCHIVER_CLAIM_IDLE_MS: v({
+    schema: integer(100, 3_600_000),
+    default: "30000",
+    expected: "integer ms 100..3600000",
+    doc: "Entries another archiver left unacknowledged this long are taken over (XAUTOCLAIM)",
+  }),
+  STREAM_RETAIN_MS: v({
+    schema: integer(0, 86_400_000),
+    default: "300000",
+    expected: "integer ms 0..86400000",
+    doc: "Archived stream entries younger than this are kept for broadcasters that lag behind",
   }),
 } satisfies Record<string, VarSpec<unknown>>;
 

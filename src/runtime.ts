@@ -10,6 +10,10 @@ declare const Deno:
         options: { port: number; hostname: string; onListen?: () => void; signal?: AbortSignal },
         handler: (req: Request) => Response | Promise<Response>,
       ): { finished: Promise<void>; shutdown(): Promise<void>; addr: { port: number } };
+      upgradeWebSocket(
+        req: Request,
+        options?: { idleTimeout?: number },
+      ): { socket: WebSocket; response: Response };
       addSignalListener(signal: string, handler: () => void): void;
       exit(code: number): never;
     }
@@ -19,11 +23,41 @@ export const isDeno = typeof Deno !== "undefined";
 
 export const runtimeName = isDeno ? `deno ${Deno?.version.deno}` : `bun ${Bun.version}`;
 
+/** A server-side WebSocket, the same on both runtimes. */
+export interface WsPeer {
+  /** False when the message was not queued: the socket is closing, or its send buffer is over the limit. */
+  send(text: string): boolean;
+  /** Bytes queued for this client and not yet written to the socket. */
+  bufferedAmount(): number;
+  close(code: number, reason: string): void;
+}
+
+export interface WsHandlers {
+  open(peer: WsPeer): void;
+  close(peer: WsPeer, code: number, reason: string): void;
+}
+
+/** Turns the request into a WebSocket; the returned response must be answered as is. */
+export type Upgrade = (req: Request, handlers: WsHandlers) => Response;
+
+/** Handed to the app as Hono's `c.env`: what a handler may ask of the runtime. */
+export interface ServeEnv {
+  upgrade: Upgrade;
+}
+
+export interface WebSocketOptions {
+  /** Sends past this many buffered bytes fail (WsPeer.send answers false). */
+  sendBufferBytes: number;
+  /** The runtime pings idle clients at about this interval and drops those that stop answering. */
+  pingMs: number;
+}
+
 export interface ServeOptions {
   port: number;
   hostname: string;
   maxRequestBodySize: number;
-  fetch(req: Request): Response | Promise<Response>;
+  websocket?: WebSocketOptions;
+  fetch(req: Request, env: ServeEnv): Response | Promise<Response>;
 }
 
 export interface HttpServer {
@@ -33,28 +67,94 @@ export interface HttpServer {
 }
 
 export function serve(options: ServeOptions): HttpServer {
+  const ws = options.websocket ?? { sendBufferBytes: 1024 * 1024, pingMs: 20_000 };
   if (isDeno && Deno) {
-    const server = Deno.serve(
-      { port: options.port, hostname: options.hostname, onListen: () => {} },
-      options.fetch,
+    const deno = Deno;
+    const env: ServeEnv = { upgrade: (req, handlers) => upgradeDeno(deno, req, handlers, ws) };
+    const server = deno.serve({ port: options.port, hostname: options.hostname, onListen: () => {} }, (req) =>
+      options.fetch(req, env),
     );
     return {
       port: server.addr.port,
       stop: () => server.shutdown(),
     };
   }
-  const server = Bun.serve({
+  const env: ServeEnv = {
+    upgrade: (req, handlers) => {
+      const data: BunSocketData = { handlers, peer: undefined };
+      if (!server.upgrade(req, { data })) {
+        return new Response(
+          JSON.stringify({ error: "UPGRADE_REQUIRED", message: "expected a WebSocket upgrade" }),
+          {
+            status: 426,
+            headers: { "Content-Type": "application/json", Upgrade: "websocket" },
+          },
+        );
+      }
+      // Bun answers the upgrade itself and ignores this response.
+      return new Response(null);
+    },
+  };
+  const server = Bun.serve<BunSocketData>({
     port: options.port,
     hostname: options.hostname,
     // Bun rejects larger bodies before they reach us; the app's own limit answers with the uniform error body,
     // so Bun's bound only needs to be above it.
     maxRequestBodySize: options.maxRequestBodySize + 1024,
-    fetch: options.fetch,
+    fetch: (req) => options.fetch(req, env),
+    websocket: {
+      backpressureLimit: ws.sendBufferBytes,
+      // Bun pings shortly before the idle timeout (8..960 s) and closes clients that never answer.
+      idleTimeout: Math.min(960, Math.max(8, Math.round(ws.pingMs / 1000))),
+      sendPings: true,
+      open(socket) {
+        const peer: WsPeer = {
+          // Bun: >0 bytes written, -1 queued under backpressure, 0 dropped (closed, or over backpressureLimit).
+          send: (text) => socket.send(text) !== 0,
+          bufferedAmount: () => socket.getBufferedAmount(),
+          close: (code, reason) => socket.close(code, reason),
+        };
+        socket.data.peer = peer;
+        socket.data.handlers.open(peer);
+      },
+      close(socket, code, reason) {
+        if (socket.data.peer) socket.data.handlers.close(socket.data.peer, code, reason);
+      },
+      message() {
+        // Subscribers only listen; what they send is ignored.
+      },
+    },
   });
   return {
     port: server.port ?? options.port,
     stop: () => server.stop(),
   };
+}
+
+interface BunSocketData {
+  handlers: WsHandlers;
+  peer: WsPeer | undefined;
+}
+
+function upgradeDeno(
+  deno: NonNullable<typeof Deno>,
+  req: Request,
+  handlers: WsHandlers,
+  ws: WebSocketOptions,
+): Response {
+  const { socket, response } = deno.upgradeWebSocket(req, { idleTimeout: Math.ceil(ws.pingMs / 1000) });
+  const peer: WsPeer = {
+    send: (text) => {
+      if (socket.readyState !== WebSocket.OPEN || socket.bufferedAmount > ws.sendBufferBytes) return false;
+      socket.send(text);
+      return true;
+    },
+    bufferedAmount: () => socket.bufferedAmount,
+    close: (code, reason) => socket.close(code, reason),
+  };
+  socket.onopen = () => handlers.open(peer);
+  socket.onclose = (e) => handlers.close(peer, e.code, e.reason);
+  return response;
 }
 
 export function onShutdownSignal(handler: (signal: string) => void): void {

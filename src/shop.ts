@@ -29,7 +29,7 @@ export async function startShop(roles: readonly Role[], environment: Environment
   let stopping: Promise<number> | undefined;
   let shutdown: RunningShop["shutdown"] = async (code) => code;
 
-  const manager = new ModuleManager(moduleTable(environment), roles, (module, err) => {
+  const manager = new ModuleManager(moduleTable({ ...environment, roles }), roles, (module, err) => {
     if (manager.has("logger")) manager.get("logger").error("module failed", { module, ...errorFields(err) });
     void shutdown(1, `module ${module} failed`);
   });

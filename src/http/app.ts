@@ -6,6 +6,7 @@ import type { Readiness } from "../modules/graph.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import type { ServeEnv, Upgrade } from "../runtime.ts";
 import { ApiError, type ErrorBody } from "./errors.ts";
 import { type Handle, routeRegistrar } from "./route.ts";
 
@@ -16,6 +17,8 @@ import { type Handle, routeRegistrar } from "./route.ts";
 export interface RequestState {
   requestId: string;
   route: string;
+  /** The runtime's WebSocket upgrade, when the app runs under serve(). */
+  upgrade: Upgrade | undefined;
 }
 export type AppEnv = { Bindings: RequestState };
 export type App = OpenAPIHono<AppEnv>;
@@ -28,7 +31,9 @@ export interface HttpCore {
    * The server's entry point: request id, metrics, the request log line and the in-flight count
    * wrap Hono here rather than as middleware, so a matched route runs without a middleware chain.
    */
-  fetch(req: Request): Promise<Response>;
+  fetch(req: Request, env?: ServeEnv): Promise<Response>;
+  /** A plain GET route outside the OpenAPI document (pages, WebSocket upgrades), labelled by its path. */
+  plain(path: string, handler: (c: Context<AppEnv>) => Response | Promise<Response>): void;
   /** Requests being served right now: shutdown waits for this to reach zero. */
   inFlight(): number;
   /** Set by the process lifecycle: false while starting and once draining, so /ready answers 503. */
@@ -73,12 +78,13 @@ export function createHttp(opts: {
   const requestLog = logger.enabled("info");
   metrics.setInFlightSource(() => inFlight);
 
-  const fetch = async (req: Request): Promise<Response> => {
+  const fetch = async (req: Request, env?: ServeEnv): Promise<Response> => {
     const started = performance.now();
     const given = req.headers.get("x-request-id");
     const state: RequestState = {
       requestId: given !== null && REQUEST_ID.test(given) ? given : nextRequestId(),
       route: "unmatched",
+      upgrade: env?.upgrade,
     };
     inFlight++;
     let res: Response;
@@ -100,12 +106,12 @@ export function createHttp(opts: {
     return res;
   };
 
-  /** System routes: fixed paths, labelled by themselves. */
-  const system = (path: string, handler: (c: Context<AppEnv>) => Response | Promise<Response>) =>
+  const plain = (path: string, handler: (c: Context<AppEnv>) => Response | Promise<Response>) => {
     app.get(path, (c) => {
       if (c.env) c.env.route = path;
       return handler(c);
     });
+  };
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorJson(c, err);
@@ -130,8 +136,8 @@ export function createHttp(opts: {
     return errorJson(c, new ApiError(404, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));
   });
 
-  system("/health", (c) => c.json({ status: "ok" }));
-  system("/ready", async (c) => {
+  plain("/health", (c) => c.json({ status: "ok" }));
+  plain("/ready", async (c) => {
     if (!accepting) {
       return c.json<ErrorBody>(
         { error: "NOT_READY", message: "not accepting traffic (starting or draining)" },
@@ -152,13 +158,13 @@ export function createHttp(opts: {
     }
     return c.json({ status: "ready", checks });
   });
-  system("/metrics", async (c) => {
+  plain("/metrics", async (c) => {
     c.header("Content-Type", metrics.registry.contentType);
     return c.body(await metrics.registry.metrics());
   });
 
   let document: string | undefined;
-  system("/openapi.json", (c) => {
+  plain("/openapi.json", (c) => {
     // Built once: every route is registered before the server starts listening.
     document ??= JSON.stringify(
       app.getOpenAPIDocument({
@@ -170,12 +176,13 @@ export function createHttp(opts: {
     return c.body(document);
   });
   const docs = Scalar<AppEnv>({ url: "/openapi.json", pageTitle: `${opts.title} API reference` });
-  system("/docs", (c) => docs(c, async () => {}) as Promise<Response>);
+  plain("/docs", (c) => docs(c, async () => {}) as Promise<Response>);
 
   return {
     app,
     handle: routeRegistrar(app, { bodyLimitBytes: opts.bodyLimitBytes }),
     fetch,
+    plain,
     inFlight: () => inFlight,
     setAccepting: (a) => {
       accepting = a;

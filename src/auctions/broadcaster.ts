@@ -1,0 +1,177 @@
+/**
+ * Fans the bid stream out to WebSocket subscribers. One reader per process follows the whole stream
+ * from the last id it delivered, so a Redis blip resumes with no gap and no duplicate; every
+ * subscriber gets its item's snapshot, then exactly the bids the snapshot does not contain, in order.
+ * A subscriber whose send buffer overflows is closed (4008) and never slows the others down.
+ */
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { AuctionBook, BidEvent, BidStream } from "../domain/auctions.ts";
+import { errorFields, type Logger } from "../observability/log.ts";
+import type { WsPeer } from "../runtime.ts";
+import { sleep } from "../util/time.ts";
+import { bidFrame, snapshotFrame } from "./views.ts";
+
+export const CLOSE_SLOW_CONSUMER = 4008;
+export const CLOSE_ITEM_GONE = 4404;
+export const CLOSE_GOING_AWAY = 1001;
+
+const READ_COUNT = 1000;
+const BLOCK_MS = 500;
+const MAX_BACKOFF_MS = 2000;
+
+interface Subscriber {
+  itemId: string;
+  peer: WsPeer;
+  /** The snapshot's bid_count; undefined while the snapshot is being read, when bids are held in `held`. */
+  afterSeq: number | undefined;
+  held: BidEvent[];
+}
+
+export class Broadcaster {
+  private readonly byItem = new Map<string, Set<Subscriber>>();
+  private readonly byPeer = new Map<WsPeer, Subscriber>();
+  private cursor = "0-0";
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  /** Subscribers wait for the reader's starting point: a bid between their snapshot and it would be lost. */
+  private readonly started: Promise<void>;
+  private markStarted: () => void = () => {};
+  private readonly subscribers: Gauge;
+  private readonly sent: Counter;
+  private readonly slowClosed: Counter;
+  private readonly delay: Histogram;
+
+  constructor(
+    private readonly stream: BidStream,
+    private readonly book: AuctionBook,
+    private readonly logger: Logger,
+    registry: Registry,
+  ) {
+    this.started = new Promise((resolve) => {
+      this.markStarted = resolve;
+    });
+    this.subscribers = new Gauge({
+      name: "ws_subscribers",
+      help: "Open auction WebSocket subscriptions",
+      registers: [registry],
+    });
+    this.sent = new Counter({ name: "ws_messages_sent_total", help: "Frames queued", registers: [registry] });
+    this.slowClosed = new Counter({
+      name: "ws_slow_consumer_closes_total",
+      help: "Subscribers closed because their send buffer overflowed",
+      registers: [registry],
+    });
+    this.delay = new Histogram({
+      name: "broadcast_delay_seconds",
+      help: "From a bid's acceptance to its fan-out by this broadcaster",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+  }
+
+  /** Starts after the newest entry: subscribers get older bids through their snapshot. */
+  async start(): Promise<void> {
+    this.cursor = await this.stream.lastId();
+    this.loop = this.run();
+    this.markStarted();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.loop;
+    for (const s of this.byPeer.values()) s.peer.close(CLOSE_GOING_AWAY, "server shutting down");
+  }
+
+  /** Registers first, then reads the snapshot, so no bid can fall between the two. */
+  async open(itemId: string, peer: WsPeer): Promise<void> {
+    await this.started;
+    const sub: Subscriber = { itemId, peer, afterSeq: undefined, held: [] };
+    let set = this.byItem.get(itemId);
+    if (!set) {
+      set = new Set();
+      this.byItem.set(itemId, set);
+    }
+    set.add(sub);
+    this.byPeer.set(peer, sub);
+    this.subscribers.inc();
+    let item: Awaited<ReturnType<AuctionBook["get"]>>;
+    try {
+      item = await this.book.get(itemId);
+    } catch (err) {
+      this.logger.warn("snapshot read failed", { item_id: itemId, ...errorFields(err) });
+      peer.close(1011, "snapshot unavailable; reconnect");
+      this.close(peer);
+      return;
+    }
+    if (!this.byPeer.has(peer)) return;
+    if (!item) {
+      peer.close(CLOSE_ITEM_GONE, "item not found");
+      this.close(peer);
+      return;
+    }
+    sub.afterSeq = item.bid_count;
+    if (!this.deliver(sub, snapshotFrame(item, Date.now()))) return;
+    for (const e of sub.held) if (e.seq > item.bid_count && !this.deliver(sub, bidFrame(e))) return;
+    sub.held = [];
+    this.sent.inc();
+  }
+
+  close(peer: WsPeer): void {
+    const sub = this.byPeer.get(peer);
+    if (!sub) return;
+    this.byPeer.delete(peer);
+    const set = this.byItem.get(sub.itemId);
+    set?.delete(sub);
+    if (set?.size === 0) this.byItem.delete(sub.itemId);
+    this.subscribers.dec();
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        const events = await this.stream.read(this.cursor, READ_COUNT, BLOCK_MS);
+        for (const e of events) {
+          this.cursor = e.event_id;
+          if (e.type === "bid") this.fanOut(e);
+        }
+        if (failures > 0) this.logger.info("stream reader resumed", { after: this.cursor });
+        failures = 0;
+      } catch (err) {
+        failures++;
+        this.logger.warn("stream read failed; resuming from the last delivered id", {
+          after: this.cursor,
+          attempt: failures,
+          ...errorFields(err),
+        });
+        await sleep(Math.min(MAX_BACKOFF_MS, 50 * 2 ** failures));
+      }
+    }
+  }
+
+  private fanOut(e: BidEvent): void {
+    const set = this.byItem.get(e.item_id);
+    if (!set) return;
+    this.delay.observe(Math.max(0, Date.now() - e.timestamp) / 1000);
+    let frame: string | undefined;
+    let sent = 0;
+    for (const sub of set) {
+      if (sub.afterSeq === undefined) sub.held.push(e);
+      else if (e.seq > sub.afterSeq) {
+        frame ??= bidFrame(e);
+        if (this.deliver(sub, frame)) sent++;
+      }
+    }
+    this.sent.inc(sent);
+  }
+
+  /** Queues one frame; a subscriber that cannot take it is closed rather than skipped (that would be a gap). */
+  private deliver(sub: Subscriber, frame: string): boolean {
+    if (sub.peer.send(frame)) return true;
+    this.slowClosed.inc();
+    this.logger.warn("closing slow subscriber", { item_id: sub.itemId, buffered: sub.peer.bufferedAmount() });
+    sub.peer.close(CLOSE_SLOW_CONSUMER, "slow consumer: send buffer full");
+    this.close(sub.peer);
+    return false;
+  }
+}

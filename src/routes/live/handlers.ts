@@ -1,0 +1,41 @@
+import type { Broadcaster } from "../../auctions/broadcaster.ts";
+import { type AuctionBook, ITEM_ID } from "../../domain/auctions.ts";
+import type { HttpCore } from "../../http/app.ts";
+import { ApiError, notFound, unavailable } from "../../http/errors.ts";
+import { errorFields, type Logger } from "../../observability/log.ts";
+import { AUCTION_PAGE } from "./page.ts";
+
+/** The broadcaster's public surface: the WebSocket feed of one item and the live page that reads it. */
+export function registerLiveRoutes(
+  { plain }: HttpCore,
+  book: AuctionBook,
+  broadcaster: Broadcaster,
+  log: Logger,
+): void {
+  plain("/ws/items/:itemId", async (c) => {
+    const itemId = c.req.param("itemId") ?? "";
+    // Unknown items answer 404 before the upgrade, so clients need not open a socket to learn it.
+    if (!ITEM_ID.test(itemId)) throw notFound(`item ${itemId} not found`);
+    let exists: boolean;
+    try {
+      exists = (await book.get(itemId)) !== undefined;
+    } catch (err) {
+      log.warn("auction book unavailable", { request_id: c.env?.requestId, ...errorFields(err) });
+      throw unavailable(`auction book (${book.kind}) unavailable`, 1);
+    }
+    if (!exists) throw notFound(`item ${itemId} not found`);
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      throw new ApiError(426, "UPGRADE_REQUIRED", "this endpoint speaks WebSocket only", undefined, {
+        Upgrade: "websocket",
+      });
+    }
+    const upgrade = c.env?.upgrade;
+    if (!upgrade) throw unavailable("WebSocket upgrades need the runtime's server");
+    return upgrade(c.req.raw, {
+      open: (peer) => void broadcaster.open(itemId, peer),
+      close: (peer) => broadcaster.close(peer),
+    });
+  });
+
+  plain("/auctions/:itemId", (c) => c.html(AUCTION_PAGE));
+}
