@@ -83,17 +83,47 @@ describe("command line", () => {
 });
 
 describe("roles", () => {
-  test.each(["api", "processor", "bidder", "broadcaster", "archiver", "all"])(
-    "--role %s starts and serves health, readiness and metrics",
+  const check = async (role: string, env: Record<string, string> = {}) => {
+    const shop = await spawnShop(["--role", role], env);
+    try {
+      expect((await fetch(`${shop.url}/health`)).status).toBe(200);
+      expect((await fetch(`${shop.url}/ready`)).status).toBe(200);
+      expect(await (await fetch(`${shop.url}/metrics`)).text()).toContain("http_requests_total");
+    } finally {
+      shop.proc.kill("SIGTERM");
+      expect(await shop.proc.exited).toBe(0);
+    }
+  };
+
+  test.each(["api", "all", "api,processor", "bidder,broadcaster,archiver"])(
+    "--role %s starts on embedded defaults and serves health, readiness and metrics",
+    (role) => check(role),
+  );
+
+  // Separate processes cannot share memory: these roles need their shared backends configured.
+  test.each([
+    ["processor", "SQS_QUEUE_URL"],
+    ["bidder", "REDIS_URL"],
+    ["broadcaster", "REDIS_URL"],
+    ["archiver", "REDIS_URL"],
+  ])("--role %s alone on embedded defaults refuses to start, naming %s", async (role, variable) => {
+    const r = await run(["--role", role], { PORT: "0" });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(variable);
+  });
+
+  test.each(["bidder", "broadcaster", "archiver"])(
+    "--role %s starts with Redis and PostgreSQL configured",
     async (role) => {
-      const shop = await spawnShop(["--role", role]);
-      try {
-        expect((await fetch(`${shop.url}/health`)).status).toBe(200);
-        expect((await fetch(`${shop.url}/ready`)).status).toBe(200);
-        expect(await (await fetch(`${shop.url}/metrics`)).text()).toContain("http_requests_total");
-      } finally {
-        shop.proc.kill("SIGTERM");
-        expect(await shop.proc.exited).toBe(0);
+      const tag = `lifecycle_${role}_${process.pid}_${Date.now().toString(36)}`;
+      await check(role, {
+        REDIS_URL: "redis://127.0.0.1:6379",
+        REDIS_KEY_PREFIX: `${tag}:`,
+        DATABASE_URL: "postgres://postgres@127.0.0.1:5432/test",
+        DATABASE_SCHEMA: tag,
+      });
+      if (role === "archiver") {
+        await Bun.$`psql -h 127.0.0.1 -U postgres -d test -q -c ${`DROP SCHEMA IF EXISTS ${tag} CASCADE`}`.quiet();
       }
     },
   );
