@@ -27,12 +27,15 @@ interface Subscriber {
   held: BidEvent[];
 }
 
+const CENSUS_MS = 60_000;
+
 export class Broadcaster {
   private readonly byItem = new Map<string, Set<Subscriber>>();
   private readonly byPeer = new Map<WsPeer, Subscriber>();
   private cursor = "0-0";
   private stopping = false;
   private loop: Promise<void> | undefined;
+  private census: ReturnType<typeof setInterval> | undefined;
   /** Subscribers wait for the reader's starting point: a bid between their snapshot and it would be lost. */
   private readonly started: Promise<void>;
   private markStarted: () => void = () => {};
@@ -74,10 +77,17 @@ export class Broadcaster {
     this.cursor = await this.stream.lastId();
     this.loop = this.run();
     this.markStarted();
+    // The dashboard's WebSocket-connections widget reads this field (a CloudWatch metric filter).
+    this.census = setInterval(
+      () => this.logger.info("websocket census", { ws_connections: this.byPeer.size }),
+      CENSUS_MS,
+    );
+    this.census.unref?.();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.census);
     await this.loop;
     for (const s of this.byPeer.values()) s.peer.close(CLOSE_GOING_AWAY, "server shutting down");
   }
