@@ -9,6 +9,8 @@ export interface WrkResult {
   rps: number;
   /** Requests per second of server CPU time: steadier than req/s when other work shares the machine. */
   perCpuSecond: number;
+  /** Server instructions per request (perf stat), when perf is installed: the steadiest of the three. */
+  instructionsPerRequest: number | undefined;
   p50Ms: number;
   p99Ms: number;
   errors: number;
@@ -58,6 +60,13 @@ export async function wrk(
   opts: { connections: number; seconds: number; script?: string; pid: number },
 ): Promise<WrkResult> {
   const cpuBefore = await cpuSeconds(opts.pid);
+  const perfPath = Bun.which("perf");
+  const perf = perfPath
+    ? Bun.spawn([perfPath, "stat", "-x", ",", "-e", "instructions", "-p", String(opts.pid)], {
+        stdout: "ignore",
+        stderr: "pipe",
+      })
+    : undefined;
   const args = [
     "taskset",
     "-c",
@@ -71,6 +80,13 @@ export async function wrk(
   if (opts.script) args.push("-s", opts.script);
   const out = await Bun.$`${args} ${url}`.quiet().text();
   const cpu = (await cpuSeconds(opts.pid)) - cpuBefore;
+  let instructions: number | undefined;
+  if (perf) {
+    perf.kill("SIGINT");
+    const report = await new Response(perf.stderr).text();
+    const count = Number(/^(\d+),[^,]*,instructions/m.exec(report)?.[1]);
+    instructions = Number.isFinite(count) && count > 0 ? count : undefined;
+  }
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const pct = (p: string) => {
     const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
@@ -83,6 +99,7 @@ export async function wrk(
   return {
     rps,
     perCpuSecond: cpu > 0 ? total / cpu : 0,
+    instructionsPerRequest: instructions !== undefined && total > 0 ? instructions / total : undefined,
     p50Ms: pct("50"),
     p99Ms: pct("99"),
     errors: non2xx + socketErrors,
@@ -90,4 +107,8 @@ export async function wrk(
 }
 
 export const fmt = (r: WrkResult) =>
-  `${r.rps.toFixed(0).padStart(8)} req/s  ${r.perCpuSecond.toFixed(0).padStart(8)} req/CPU-s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}`;
+  `${r.rps.toFixed(0).padStart(8)} req/s  ${r.perCpuSecond.toFixed(0).padStart(8)} req/CPU-s  ${
+    r.instructionsPerRequest === undefined
+      ? ""
+      : `${(r.instructionsPerRequest / 1000).toFixed(1)}k instr/req  `
+  }p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}`;

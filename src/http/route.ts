@@ -69,12 +69,11 @@ function register<R extends RouteConfig>(
   const tooLarge = () =>
     new ApiError(413, "PAYLOAD_TOO_LARGE", `request body exceeds ${options.bodyLimitBytes} bytes`);
 
-  app.on(route.method.toUpperCase(), path, async (c) => {
-    if (c.env) c.env.route = path;
-    const input = { params: undefined, query: undefined, body: undefined } as Record<
-      keyof RouteInput<R>,
-      unknown
-    >;
+  type Input = Record<keyof RouteInput<R>, unknown>;
+
+  /** Path, query and headers: synchronous, so a route without a body runs without an extra await. */
+  const parseSync = (c: Context<AppEnv>): Input => {
+    const input: Input = { params: undefined, query: undefined, headers: undefined, body: undefined };
     if (params) {
       const r = params.safeParse(c.req.param());
       if (!r.success) throw invalid("Invalid path parameter", r.error);
@@ -90,38 +89,54 @@ function register<R extends RouteConfig>(
       if (!r.success) throw invalid("Invalid header", r.error);
       input.headers = r.data;
     }
-    if (body) {
-      let text = "";
-      if (c.req.raw.body !== null) {
-        const type = c.req.header("content-type");
-        if (!isJsonContentType(type)) {
-          throw new ApiError(
-            415,
-            "UNSUPPORTED_MEDIA_TYPE",
-            "request body must be application/json",
-            type || undefined,
-          );
-        }
-        if (Number(c.req.header("content-length") ?? 0) > options.bodyLimitBytes) throw tooLarge();
-        // Chunked bodies have no length up front; the runtime caps them just above the limit.
-        const bytes = await c.req.arrayBuffer();
-        if (bytes.byteLength > options.bodyLimitBytes) throw tooLarge();
-        text = new TextDecoder().decode(bytes);
+    return input;
+  };
+
+  const readBody = async (c: Context<AppEnv>, schema: Schema): Promise<unknown> => {
+    let text = "";
+    if (c.req.raw.body !== null) {
+      const type = c.req.header("content-type");
+      if (!isJsonContentType(type)) {
+        throw new ApiError(
+          415,
+          "UNSUPPORTED_MEDIA_TYPE",
+          "request body must be application/json",
+          type || undefined,
+        );
       }
-      if (text.trim() === "") {
-        if (bodyRequired) throw new ApiError(400, "INVALID_INPUT", "request body is required");
-      } else {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch (err) {
-          throw new ApiError(400, "INVALID_INPUT", "Malformed JSON in request body", (err as Error).message);
-        }
-        const r = body.safeParse(json);
-        if (!r.success) throw invalid("Invalid request body", r.error);
-        input.body = r.data;
-      }
+      if (Number(c.req.header("content-length") ?? 0) > options.bodyLimitBytes) throw tooLarge();
+      // Chunked bodies have no length up front; the runtime caps them just above the limit.
+      const bytes = await c.req.arrayBuffer();
+      if (bytes.byteLength > options.bodyLimitBytes) throw tooLarge();
+      text = new TextDecoder().decode(bytes);
     }
-    return handler(c, input as RouteInput<R>);
-  });
+    if (text.trim() === "") {
+      if (bodyRequired) throw new ApiError(400, "INVALID_INPUT", "request body is required");
+      return undefined;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new ApiError(400, "INVALID_INPUT", "Malformed JSON in request body", (err as Error).message);
+    }
+    const r = schema.safeParse(json);
+    if (!r.success) throw invalid("Invalid request body", r.error);
+    return r.data;
+  };
+
+  const method = route.method.toUpperCase();
+  if (body) {
+    app.on(method, path, async (c) => {
+      if (c.env) c.env.route = path;
+      const input = parseSync(c);
+      input.body = await readBody(c, body);
+      return handler(c, input as RouteInput<R>);
+    });
+  } else {
+    app.on(method, path, (c) => {
+      if (c.env) c.env.route = path;
+      return handler(c, parseSync(c) as RouteInput<R>);
+    });
+  }
 }

@@ -27,7 +27,8 @@ interface Series {
  * object on every call, which cost more than routing a product read.
  */
 export class RequestMetrics {
-  private readonly latency = new Map<string, Series>();
+  /** route → method → series: two lookups on strings we already hold, no key built per request. */
+  private readonly byRoute = new Map<string, Map<string, Series>>();
 
   constructor(registry: Registry) {
     // prom-client renders anything with this shape; the cast is the registry's own Metric union.
@@ -38,11 +39,11 @@ export class RequestMetrics {
         help: "HTTP requests by method, route template and status",
         type: "counter",
         aggregator: "sum",
-        values: [...this.latency.values()].flatMap((s) =>
+        values: this.series().flatMap((s) =>
           [...s.statuses].map(([status, value]) => ({ labels: { ...s.labels, status }, value })),
         ),
       }),
-      reset: () => this.latency.clear(),
+      reset: () => this.byRoute.clear(),
     } as unknown as Metric);
     registry.registerMetric({
       name: "http_request_duration_seconds",
@@ -51,7 +52,7 @@ export class RequestMetrics {
         help: "HTTP request latency by method and route template",
         type: "histogram",
         aggregator: "sum",
-        values: [...this.latency.values()].flatMap((s) => {
+        values: this.series().flatMap((s) => {
           let cumulative = 0;
           const out = BUCKETS.map((le, i) => {
             cumulative += s.buckets[i] ?? 0;
@@ -73,13 +74,21 @@ export class RequestMetrics {
           ];
         }),
       }),
-      reset: () => this.latency.clear(),
+      reset: () => this.byRoute.clear(),
     } as unknown as Metric);
   }
 
+  private series(): Series[] {
+    return [...this.byRoute.values()].flatMap((methods) => [...methods.values()]);
+  }
+
   record(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${route}`;
-    let s = this.latency.get(key);
+    let methods = this.byRoute.get(route);
+    if (!methods) {
+      methods = new Map();
+      this.byRoute.set(route, methods);
+    }
+    let s = methods.get(method);
     if (!s) {
       s = {
         labels: { method, route },
@@ -88,7 +97,7 @@ export class RequestMetrics {
         buckets: new Float64Array(BUCKETS.length),
         statuses: new Map(),
       };
-      this.latency.set(key, s);
+      methods.set(method, s);
     }
     s.statuses.set(status, (s.statuses.get(status) ?? 0) + 1);
     s.count++;
