@@ -169,6 +169,12 @@ export function exit(code: number): never {
   process.exit(code);
 }
 
+/** Set when stdout is gone (a closed pipe reports EPIPE asynchronously): further lines are dropped. */
+let stdoutClosed = false;
+process.stdout.on("error", () => {
+  stdoutClosed = true;
+});
+
 export function writeOut(text: string): void {
-  process.stdout.write(text);
+  if (!stdoutClosed) process.stdout.write(text);
 }

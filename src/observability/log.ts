@@ -27,6 +27,7 @@ export interface Logger {
 class Sink {
   private buffer: string[] = [];
   private scheduled = false;
+  private broken = false;
   constructor(private readonly write: (text: string) => void) {}
 
   push(line: string): void {
@@ -42,7 +43,13 @@ class Sink {
     if (this.buffer.length === 0) return;
     const text = this.buffer.join("");
     this.buffer = [];
-    this.write(text);
+    if (this.broken) return;
+    try {
+      this.write(text);
+    } catch {
+      // stdout is gone (a closed pipe): there is nowhere to log to, and retrying would only spin.
+      this.broken = true;
+    }
   }
 }
 

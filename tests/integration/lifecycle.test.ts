@@ -208,6 +208,16 @@ describe("graceful shutdown", () => {
     expect(out).toContain('"exit_code":0');
   });
 
+  test("a closed stdout (log reader gone) neither crashes nor spins the process", async () => {
+    const shop = await spawnShop(["--role", "api"], { LOG_LEVEL: "info" });
+    await shop.proc.stdout.cancel();
+    for (let i = 0; i < 20; i++) expect((await fetch(`${shop.url}/products/${i + 1}`)).status).toBe(404);
+    expect((await fetch(`${shop.url}/health`)).status).toBe(200);
+    shop.proc.kill("SIGTERM");
+    expect(await shop.proc.exited).toBe(0);
+    expect(await new Response(shop.proc.stderr).text()).not.toContain("EPIPE");
+  });
+
   test("SIGINT also shuts down cleanly", async () => {
     const shop = await spawnShop(["--role", "all"]);
     shop.proc.kill("SIGINT");
