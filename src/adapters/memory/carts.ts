@@ -1,15 +1,16 @@
 import { type Cart, type CartStatus, type CartStore, MAX_LINE_QUANTITY } from "../../domain/carts.ts";
+import { copy } from "../../util/copy.ts";
 
 export class MemoryCartStore implements CartStore {
   private readonly carts = new Map<number, Cart>();
 
   async create(cart: Cart): Promise<void> {
-    this.carts.set(cart.shopping_cart_id, structuredClone(cart));
+    this.carts.set(cart.shopping_cart_id, copy(cart));
   }
 
   async get(cartId: number): Promise<Cart | undefined> {
     const c = this.carts.get(cartId);
-    return c && structuredClone(c);
+    return c && copy(c);
   }
 
   async addItem(cartId: number, productId: number, quantity: number) {

@@ -4,6 +4,7 @@ import type {
   IdempotencyStore,
   StoredResponse,
 } from "../../domain/idempotency.ts";
+import { copy } from "../../util/copy.ts";
 
 export class MemoryIdempotencyStore implements IdempotencyStore {
   private readonly records = new Map<string, IdempotencyRecord>();
@@ -12,8 +13,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const now = Date.now();
     const r = this.records.get(key);
     if (r && r.expires_at > now) {
-      if (r.response) return { kind: "done", record: structuredClone(r) };
-      if (r.lease_until > now) return { kind: "running", record: structuredClone(r) };
+      if (r.response) return { kind: "done", record: copy(r) };
+      if (r.lease_until > now) return { kind: "running", record: copy(r) };
     }
     this.records.set(key, {
       key,
@@ -27,7 +28,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   async complete(key: string, response: StoredResponse, ttlMs: number): Promise<void> {
     const r = this.records.get(key);
     if (!r) return;
-    r.response = structuredClone(response);
+    r.response = copy(response);
     r.expires_at = Date.now() + ttlMs;
   }
 

@@ -5,19 +5,20 @@ import {
   type OrderStore,
   type OrderUpdate,
 } from "../../domain/orders.ts";
+import { copy } from "../../util/copy.ts";
 
 export class MemoryOrderStore implements OrderStore {
   private readonly orders = new Map<string, Order>();
 
   async get(orderId: string): Promise<Order | undefined> {
     const o = this.orders.get(orderId);
-    return o && structuredClone(o);
+    return o && copy(o);
   }
 
   async create(order: Order): Promise<{ created: true } | { created: false; existing: Order }> {
     const existing = this.orders.get(order.order_id);
-    if (existing) return { created: false, existing: structuredClone(existing) };
-    this.orders.set(order.order_id, structuredClone(order));
+    if (existing) return { created: false, existing: copy(existing) };
+    this.orders.set(order.order_id, copy(order));
     return { created: true };
   }
 
@@ -32,7 +33,7 @@ export class MemoryOrderStore implements OrderStore {
     if (update.failure_reason !== undefined) o.failure_reason = update.failure_reason;
     if (update.transaction_id !== undefined) o.transaction_id = update.transaction_id;
     o.updated_at = new Date().toISOString();
-    return structuredClone(o);
+    return copy(o);
   }
 
   async setMessageId(orderId: string, messageId: string): Promise<void> {
