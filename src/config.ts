@@ -190,6 +190,12 @@ export const vars = {
     expected: "an SQS queue URL",
     doc: "The processor consumes orders here; the api publishes here directly when SNS_TOPIC_ARN is unset",
   }),
+  CHECKOUT_STALE_MS: v({
+    schema: integer(1, 3_600_000),
+    default: "30000",
+    expected: "integer ms 1..3600000",
+    doc: "A cart checkout unfinished this long (its process died) is resumed by the next checkout request",
+  }),
   ORDERS_TABLE: v({
     schema: text(255),
     expected: "DynamoDB table name",

@@ -8,8 +8,23 @@ export interface Cart {
   /** product_id → quantity. */
   items: Record<string, number>;
   status: CartStatus;
+  /** Set when checkout begins: the order that checkout creates, so a crashed checkout can be resumed. */
   order_id?: number;
+  /** Epoch ms when the current checkout began (or was last taken over). */
+  checkout_started_at?: number;
   created_at: string;
+}
+
+/**
+ * A checkout that has held the cart this long without finishing is taken to have died with its
+ * process; the next checkout request resumes it with the same order id (every step is keyed by it).
+ */
+export function checkoutIsStale(cart: Cart, now: number, staleMs: number): boolean {
+  return (
+    cart.status === "checking_out" &&
+    cart.order_id !== undefined &&
+    (cart.checkout_started_at ?? 0) <= now - staleMs
+  );
 }
 
 export const MAX_LINE_QUANTITY = 2_147_483_647;
@@ -25,4 +40,11 @@ export interface CartStore {
   ): Promise<"ok" | "not_found" | "not_open" | "too_many">;
   /** Conditional status change: false when the cart is not in `from`. */
   setStatus(cartId: number, from: CartStatus, to: CartStatus, orderId?: number): Promise<boolean>;
+  /** open → checking_out for `orderId`, stamped `now`; false when the cart is not open. */
+  beginCheckout(cartId: number, orderId: number, now: number): Promise<boolean>;
+  /**
+   * Takes over a checkout still stamped `startedAt` (so two resumers cannot both win): restamps it
+   * `now`; false when another checkout moved it on.
+   */
+  takeOverCheckout(cartId: number, startedAt: number | undefined, now: number): Promise<boolean>;
 }

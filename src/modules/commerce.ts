@@ -243,9 +243,10 @@ export function commerceModules(): CommerceTable {
       },
     },
     checkout: {
-      deps: ["logger", "cartStore", "inventoryStore", "orderStore", "idAllocator", "orders"],
+      deps: ["config", "logger", "cartStore", "inventoryStore", "orderStore", "idAllocator", "orders"],
       init: ({ get }) => ({
         value: new CheckoutService({
+          staleMs: get("config").CHECKOUT_STALE_MS,
           carts: get("cartStore"),
           inventory: get("inventoryStore"),
           orders: get("orderStore"),

@@ -1,13 +1,16 @@
 /**
- * Cart checkout: open → checking_out (one winner) → order stored pending → every line reserved for
- * that order (all or nothing: a short line releases the ones already taken) → order published →
- * checked_out. Each failure undoes the steps before it in reverse, so a failed checkout leaves the
- * cart open and the stock as it was. Payment and shipping happen in the order pipeline.
+ * Cart checkout: an order id is allocated, the cart moves open → checking_out with it (one winner) →
+ * order stored pending → every line reserved for that order (all or nothing: a short line releases
+ * the ones already taken) → order published → checked_out. Each failure undoes the steps before it in
+ * reverse, so a failed checkout leaves the cart open and the stock as it was. A checkout whose process
+ * died is resumed by the next request once stale: every step is keyed by the order id, so none repeats.
+ * Payment and shipping happen in the order pipeline.
  */
-import type { CartStore } from "../domain/carts.ts";
+import { type Cart, type CartStore, checkoutIsStale } from "../domain/carts.ts";
 import type { IdAllocator } from "../domain/counters.ts";
 import type { InventoryStore } from "../domain/inventory.ts";
 import { lineTotal, type Order, type OrderLine, type OrderStore } from "../domain/orders.ts";
+import type { OrderPublisher } from "../domain/queue.ts";
 import { ApiError, notFound } from "../http/errors.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
@@ -28,10 +31,15 @@ export interface CheckoutDeps {
   ids: IdAllocator;
   pipeline: OrderService;
   logger: Logger;
+  /** How long a checkout may hold a cart before the next request takes it over (CHECKOUT_STALE_MS). */
+  staleMs: number;
 }
 
 const invalidState = (code: string, message: string, details?: unknown) =>
   new ApiError(400, code, message, details);
+
+const busy = (cartId: number) =>
+  invalidState("CART_CHECKED_OUT", `shopping cart ${cartId} is already being checked out`);
 
 export class CheckoutService {
   constructor(private readonly deps: CheckoutDeps) {}
@@ -50,26 +58,60 @@ export class CheckoutService {
     const { carts } = this.deps;
     const cart = await carts.get(cartId);
     if (!cart) throw notFound(`shopping cart ${cartId} not found`);
-    if (cart.status !== "open") {
+    if (cart.status === "checked_out") {
       throw invalidState("CART_CHECKED_OUT", `shopping cart ${cartId} is already checked out`, {
         order_id: cart.order_id,
       });
     }
+    if (cart.status === "checking_out") return this.resume(cart);
     if (Object.keys(cart.items).length === 0)
       throw invalidState("CART_EMPTY", `shopping cart ${cartId} is empty`);
     const publisher = this.deps.pipeline.publisher();
-    if (!(await carts.setStatus(cartId, "open", "checking_out"))) {
-      throw invalidState("CART_CHECKED_OUT", `shopping cart ${cartId} is already being checked out`);
+    const orderId = await this.deps.ids.next("orders");
+    if (!(await carts.beginCheckout(cartId, orderId, Date.now()))) throw busy(cartId);
+    return this.run(cart, orderId, card, publisher);
+  }
+
+  /**
+   * A checkout whose process died leaves the cart checking_out with its order id: once it is stale,
+   * the next request takes it over and runs the same steps again, each idempotent for that order id.
+   */
+  private async resume(cart: Cart): Promise<{ order_id: number }> {
+    const now = Date.now();
+    const orderId = cart.order_id;
+    if (orderId === undefined || !checkoutIsStale(cart, now, this.deps.staleMs))
+      throw busy(cart.shopping_cart_id);
+    const publisher = this.deps.pipeline.publisher();
+    if (!(await this.deps.carts.takeOverCheckout(cart.shopping_cart_id, cart.checkout_started_at, now))) {
+      throw busy(cart.shopping_cart_id);
     }
+    this.deps.logger.warn("resuming a checkout that did not finish", {
+      cart_id: cart.shopping_cart_id,
+      order_id: orderId,
+    });
+    return this.run(cart, orderId, undefined, publisher);
+  }
+
+  private async run(
+    cart: Cart,
+    orderId: number,
+    card: string | undefined,
+    publisher: OrderPublisher,
+  ): Promise<{ order_id: number }> {
+    const { carts } = this.deps;
+    const cartId = cart.shopping_cart_id;
     const undo: (() => Promise<unknown>)[] = [() => carts.setStatus(cartId, "checking_out", "open")];
     try {
       const lines = await this.lines(cart.items);
-      const order = await this.createOrder(cartId, cart.customer_id, lines, card);
-      undo.push(() => this.deps.orders.discard(order.order_id, order.request_hash));
-      await this.reserveAll(order.order_id, lines, undo);
-      await this.deps.pipeline.publish(publisher, order);
-      await carts.setStatus(cartId, "checking_out", "checked_out", Number(order.order_id));
-      return { order_id: Number(order.order_id) };
+      const { order, fresh } = await this.createOrder(orderId, cart, lines, card);
+      // A resumed checkout whose order the pipeline already took only has the cart left to finish.
+      if (fresh || order.status === "pending") {
+        undo.push(() => this.deps.orders.discard(order.order_id, order.request_hash));
+        await this.reserveAll(order.order_id, lines, undo);
+        await this.deps.pipeline.publish(publisher, order);
+      }
+      await carts.setStatus(cartId, "checking_out", "checked_out", orderId);
+      return { order_id: orderId };
     } catch (err) {
       for (const step of undo.reverse()) {
         await step().catch((e) =>
@@ -80,27 +122,34 @@ export class CheckoutService {
     }
   }
 
-  private async createOrder(cartId: number, customerId: number, lines: CartLine[], card: string | undefined) {
+  /** The cart's order under `orderId`: created now, or found from an earlier attempt at this checkout. */
+  private async createOrder(
+    orderId: number,
+    cart: Cart,
+    lines: CartLine[],
+    card: string | undefined,
+  ): Promise<{ order: Order; fresh: boolean }> {
     const now = new Date().toISOString();
-    // Clients of /orders may pick numeric order_ids too: skip any id already taken.
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const id = await this.deps.ids.next("orders");
-      const order: Order = {
-        order_id: String(id),
-        customer_id: customerId,
-        items: lines,
-        total_cents: lineTotal(lines),
-        status: "pending",
-        source: "cart",
-        request_hash: `cart:${cartId}`,
-        cart_id: cartId,
-        created_at: now,
-        updated_at: now,
-        ...(card === undefined ? {} : { card_number: card }),
-      };
-      if ((await this.deps.orders.create(order)).created) return order;
-    }
-    throw new Error("could not allocate an unused order id in 5 attempts");
+    const order: Order = {
+      order_id: String(orderId),
+      customer_id: cart.customer_id,
+      items: lines,
+      total_cents: lineTotal(lines),
+      status: "pending",
+      source: "cart",
+      request_hash: `cart:${cart.shopping_cart_id}`,
+      cart_id: cart.shopping_cart_id,
+      created_at: now,
+      updated_at: now,
+      ...(card === undefined ? {} : { card_number: card }),
+    };
+    const result = await this.deps.orders.create(order);
+    if (result.created) return { order, fresh: true };
+    if (result.existing.request_hash === order.request_hash) return { order: result.existing, fresh: false };
+    // A client of POST /orders chose this numeric order_id itself: rare, and a retry allocates anew.
+    throw new ApiError(503, "TRY_AGAIN", `order id ${orderId} is taken; retry the checkout`, undefined, {
+      "Retry-After": "0",
+    });
   }
 
   private async reserveAll(

@@ -120,6 +120,34 @@ export function commerceSuite(
       });
     });
 
+    test("a checkout that died mid-way (cart held, stock reserved) is resumed once stale: one order, stock taken once", async () => {
+      const pid = await product(10, 2);
+      const id = await cart([[pid, 3]]);
+      const modules = shop.shop.manager;
+      // What a process killed after reserving leaves behind: the cart held for its order, the stock reserved.
+      const orderId = await modules.get("idAllocator").next("orders");
+      expect(await modules.get("cartStore").beginCheckout(id, orderId, Date.now() - 60_000)).toBe(true);
+      expect(await modules.get("inventoryStore").reserveFor(String(orderId), pid, 3)).toBe("ok");
+      const r = await post(`${url}/shopping-carts/${id}/checkout`, {});
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual({ order_id: orderId });
+      expect(await finalOrder(orderId)).toMatchObject({ status: "completed", total: 6 });
+      expect(await stock(pid)).toMatchObject({ available: 7, reserved: 0, shipped: 3 });
+      expect((await post(`${url}/shopping-carts/${id}/checkout`, {})).status).toBe(400);
+    });
+
+    test("a checkout still in progress is not taken over", async () => {
+      const pid = await product(5);
+      const id = await cart([[pid, 1]]);
+      const modules = shop.shop.manager;
+      const orderId = await modules.get("idAllocator").next("orders");
+      expect(await modules.get("cartStore").beginCheckout(id, orderId, Date.now())).toBe(true);
+      const r = await post(`${url}/shopping-carts/${id}/checkout`, {});
+      expect(r.status).toBe(400);
+      expect(r.body).toMatchObject({ error: "CART_CHECKED_OUT" });
+      expect(await stock(pid)).toMatchObject({ available: 5, reserved: 0 });
+    });
+
     test("checkout: 400 empty or already checked out, 404 unknown cart", async () => {
       const empty = await cart();
       expect((await post(`${url}/shopping-carts/${empty}/checkout`, {})).body).toMatchObject({

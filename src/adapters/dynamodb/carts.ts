@@ -53,26 +53,58 @@ export class DynamoCartStore implements CartStore {
     }
   }
 
-  async setStatus(cartId: number, from: CartStatus, to: CartStatus, orderId?: number): Promise<boolean> {
+  async beginCheckout(cartId: number, orderId: number, now: number): Promise<boolean> {
+    return this.conditional({
+      TableName: this.table,
+      Key: { shopping_cart_id: cartId },
+      UpdateExpression: "SET #s = :to, order_id = :o, checkout_started_at = :now",
+      ConditionExpression: "#s = :open",
+      ExpressionAttributeNames: { "#s": "status" },
+      ExpressionAttributeValues: { ":to": "checking_out", ":open": "open", ":o": orderId, ":now": now },
+    });
+  }
+
+  async takeOverCheckout(cartId: number, startedAt: number | undefined, now: number): Promise<boolean> {
+    return this.conditional({
+      TableName: this.table,
+      Key: { shopping_cart_id: cartId },
+      UpdateExpression: "SET checkout_started_at = :now",
+      ConditionExpression:
+        startedAt === undefined
+          ? "#s = :busy AND attribute_not_exists(checkout_started_at)"
+          : "#s = :busy AND checkout_started_at = :then",
+      ExpressionAttributeNames: { "#s": "status" },
+      ExpressionAttributeValues: {
+        ":busy": "checking_out",
+        ":now": now,
+        ...(startedAt === undefined ? {} : { ":then": startedAt }),
+      },
+    });
+  }
+
+  /** Runs a conditional update: false when its condition does not hold. */
+  private async conditional(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<boolean> {
     try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { shopping_cart_id: cartId },
-          UpdateExpression: orderId === undefined ? "SET #s = :to" : "SET #s = :to, order_id = :o",
-          ConditionExpression: "#s = :from",
-          ExpressionAttributeNames: { "#s": "status" },
-          ExpressionAttributeValues: {
-            ":to": to,
-            ":from": from,
-            ...(orderId === undefined ? {} : { ":o": orderId }),
-          },
-        }),
-      );
+      await this.db.send(new UpdateCommand(input));
       return true;
     } catch (err) {
       if (isConditionFailed(err)) return false;
       throw err;
     }
+  }
+
+  async setStatus(cartId: number, from: CartStatus, to: CartStatus, orderId?: number): Promise<boolean> {
+    return this.conditional({
+      TableName: this.table,
+      Key: { shopping_cart_id: cartId },
+      UpdateExpression: orderId === undefined ? "SET #s = :to" : "SET #s = :to, order_id = :o",
+      ConditionExpression: "#s = :from",
+      ExpressionAttributeNames: { "#s": "status" },
+      ExpressionAttributeValues: {
+        ":to": to,
+        ":from": from,
+        ...(orderId === undefined ? {} : { ":o": orderId }),
+      },
+    });
   }
 }

@@ -23,6 +23,22 @@ export class MemoryCartStore implements CartStore {
     return "ok" as const;
   }
 
+  async beginCheckout(cartId: number, orderId: number, now: number): Promise<boolean> {
+    const c = this.carts.get(cartId);
+    if (c?.status !== "open") return false;
+    c.status = "checking_out";
+    c.order_id = orderId;
+    c.checkout_started_at = now;
+    return true;
+  }
+
+  async takeOverCheckout(cartId: number, startedAt: number | undefined, now: number): Promise<boolean> {
+    const c = this.carts.get(cartId);
+    if (c?.status !== "checking_out" || c.checkout_started_at !== startedAt) return false;
+    c.checkout_started_at = now;
+    return true;
+  }
+
   async setStatus(cartId: number, from: CartStatus, to: CartStatus, orderId?: number): Promise<boolean> {
     const c = this.carts.get(cartId);
     if (!c || c.status !== from) return false;
