@@ -1,7 +1,7 @@
 /**
  * Broadcaster fan-out: one shop (--role all, core BENCH_SERVER_CORE) serving --subscribers WebSockets
- * on one item while this process (pinned to BENCH_LOAD_CORE) places --rate bids/s for --seconds and measures,
- * per delivered frame, the delay from the bid's acceptance to its arrival.
+ * on one item while this process (pinned to BENCH_LOAD_CORE) places --rate bids/s for --seconds and
+ * measures, per delivered frame, the delay from the bid's acceptance to its arrival.
  * Usage: bun bench/fanout.ts [--subscribers 10000] [--rate 20] [--seconds 10]
  */
 import { arg, LOAD_CORE, num, SERVER_CORE, startShop } from "./lib.ts";

@@ -53,8 +53,12 @@ export async function startPinned(
     await Bun.sleep(50);
   }
   proc.kill("SIGKILL");
-  await proc.exited;
-  throw new Error(`${cmd.join(" ")} did not answer 200 on ${readyUrl} within ${READY_TIMEOUT_MS / 1000} s`);
+  const code = await proc.exited;
+  throw new Error(
+    Date.now() < deadline
+      ? `${cmd.join(" ")} exited with code ${code} before answering 200 on ${readyUrl}`
+      : `${cmd.join(" ")} did not answer 200 on ${readyUrl} within ${READY_TIMEOUT_MS / 1000} s`,
+  );
 }
 
 /** SIGTERM, then SIGKILL if the process has not exited after 10 s. */
@@ -95,7 +99,7 @@ export interface WrkResult {
   socketErrors: number;
   p50Ms: number;
   p99Ms: number;
-  /** Requests per second of server CPU time (with `pid`): steadier than req/s when other work shares the machine. */
+  /** Requests per second of server CPU time (with `pid`): steadier than req/s on a shared machine. */
   perCpuSecond?: number;
   /** Server instructions per request (with `pid` and perf installed): the steadiest of the three. */
   instructionsPerRequest?: number;
@@ -141,12 +145,14 @@ function parseWrk(out: string): Omit<WrkResult, "perCpuSecond" | "instructionsPe
 
 /** Runs wrk pinned to LOAD_CORE against `url`. */
 export async function wrk(url: string, opts: WrkOptions): Promise<WrkResult> {
-  // A path is one line ending in .lua; anything else is Lua source, written to a file for wrk.
-  const inline = opts.script !== undefined && !/^[^\n]*\.lua$/.test(opts.script);
-  const scriptPath = inline
-    ? join(tmpdir(), `shop-bench-${process.pid}-${crypto.randomUUID()}.lua`)
-    : opts.script;
-  if (inline && scriptPath) await Bun.write(scriptPath, opts.script ?? "");
+  let scriptPath = opts.script;
+  let tempScript: string | undefined;
+  // A path is one line ending in .lua; anything else is Lua source, which wrk only takes as a file.
+  if (opts.script !== undefined && !/^[^\n]*\.lua$/.test(opts.script)) {
+    tempScript = join(tmpdir(), `shop-bench-${process.pid}-${crypto.randomUUID()}.lua`);
+    await Bun.write(tempScript, opts.script);
+    scriptPath = tempScript;
+  }
   try {
     const args = [
       "taskset",
@@ -190,7 +196,7 @@ export async function wrk(url: string, opts: WrkOptions): Promise<WrkResult> {
         instructions !== undefined && result.requests > 0 ? instructions / result.requests : undefined,
     };
   } finally {
-    if (inline && scriptPath) await rm(scriptPath, { force: true });
+    if (tempScript) await rm(tempScript, { force: true });
   }
 }
 
@@ -198,7 +204,8 @@ async function runWrk(cmd: string[]): Promise<string> {
   const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "inherit" });
   const out = await new Response(proc.stdout).text();
   const code = await proc.exited;
-  if (code !== 0) throw new Error(`wrk exited with code ${code}: ${out}`);
+  // wrk's own complaint has already gone to stderr.
+  if (code !== 0) throw new Error(`wrk exited with code ${code}`);
   return out;
 }
 
