@@ -1,22 +1,13 @@
 /**
  * Archiver throughput and lag with real Redis and PostgreSQL. Phase 1 fills the stream with
- * --backlog bids and times one archiver (core SERVER_CORE) draining it into PostgreSQL. Phase 2
+ * --backlog bids and times one archiver (core BENCH_SERVER_CORE) draining it into PostgreSQL. Phase 2
  * appends --rate bids/s for --seconds and reads the archive lag histogram from /metrics.
  * Usage: bun bench/archiver.ts [--backlog 100000] [--rate 10000] [--seconds 10]
  */
 import pg from "pg";
 import { createClient } from "redis";
 import { redisKeys } from "../src/adapters/redis/auctions.ts";
-import {
-  arg,
-  DATABASE_URL,
-  dropPrefix,
-  fmt,
-  freePort,
-  REDIS_URL,
-  startPinned,
-  stop,
-} from "./auction-helpers.ts";
+import { arg, DATABASE_URL, dropPrefix, num, REDIS_URL, startShop } from "./lib.ts";
 
 const backlog = arg("backlog", 100_000);
 const rate = arg("rate", 10_000);
@@ -67,31 +58,29 @@ async function lagBuckets(base: string): Promise<[number, number][]> {
   ]);
 }
 
-const port = freePort();
-const base = `http://127.0.0.1:${port}`;
 try {
   await redis.xAdd(keys.stream, "*", { t: "item", item: JSON.stringify(item) });
   for (let done = 0; done < backlog; done += 5000) await append(Math.min(5000, backlog - done));
   const started = performance.now();
-  const proc = await startPinned(
-    ["bun", "src/main.ts", "--role", "archiver"],
+  const shop = await startShop(
+    ["--role", "archiver"],
     {
+      LOG_LEVEL: "warn",
       REDIS_URL,
       REDIS_KEY_PREFIX: `${run}:`,
       DATABASE_URL,
       DATABASE_SCHEMA: run,
       ARCHIVER_BATCH: "1000",
-      PORT: String(port),
-      HOST: "127.0.0.1",
     },
-    `${base}/ready`,
+    { stdout: "inherit" },
   );
+  const base = shop.url;
   try {
     const deadline = Date.now() + 300_000;
     while ((await archived(base)) < backlog + 1 && Date.now() < deadline) await Bun.sleep(100);
     const drainS = (performance.now() - started) / 1000;
     console.log(
-      `\narchiver backlog: ${fmt(backlog)} bids in ${fmt(drainS, 2)} s = ${fmt(backlog / drainS)} bids/s (incl. start)`,
+      `\narchiver backlog: ${num(backlog)} bids in ${num(drainS, 2)} s = ${num(backlog / drainS)} bids/s (incl. start)`,
     );
 
     const before = await lagBuckets(base);
@@ -111,10 +100,10 @@ try {
     const total = counts.at(-1)?.[1] ?? 0;
     const p = (q: number) => counts.find(([, c]) => c >= q * total)?.[0] ?? Number.NaN;
     console.log(
-      `archiver at ${fmt(rate)} bids/s offered for ${seconds} s: ${fmt(total)} archived; lag p50 <= ${p(0.5)} s, p99 <= ${p(0.99)} s (histogram bucket bounds)`,
+      `archiver at ${num(rate)} bids/s offered for ${seconds} s: ${num(total)} archived; lag p50 <= ${p(0.5)} s, p99 <= ${p(0.99)} s (histogram bucket bounds)`,
     );
   } finally {
-    await stop(proc);
+    await shop.stop();
   }
 } finally {
   await redis.close();

@@ -4,7 +4,7 @@
  * pre-filled cart. Baseline: GET /health in the same run.
  *   bun bench/checkout.ts        (BENCH_SECONDS, default 10; BENCH_CARTS, default 80000)
  */
-import { header, row, startShop, wrk } from "./commerce-lib.ts";
+import { header, row, startShop, wrk } from "./lib.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const carts = Number(process.env.BENCH_CARTS ?? 80_000);
@@ -41,7 +41,7 @@ await Promise.all(
 );
 console.log(`   prepared ${carts} carts in ${((performance.now() - prepStart) / 1000).toFixed(1)} s`);
 
-const base = await wrk({ url: `${shop.url}/health`, connections: 200, seconds });
+const base = await wrk(`${shop.url}/health`, { connections: 200, seconds });
 console.log(row("GET /health (baseline)", base));
 const script = `local id = 0
 request = function()
@@ -49,7 +49,7 @@ request = function()
   return wrk.format("POST", "/shopping-carts/" .. id .. "/checkout")
 end
 `;
-const r = await wrk({ url: shop.url, connections: 200, seconds, script });
+const r = await wrk(shop.url, { connections: 200, seconds, script });
 console.log(
   row("POST /shopping-carts/{id}/checkout", r),
   `  ratio to baseline ${(r.rps / base.rps).toFixed(2)}`,

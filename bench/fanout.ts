@@ -1,23 +1,18 @@
 /**
- * Broadcaster fan-out: one shop (--role all, core SERVER_CORE) serving --subscribers WebSockets on
- * one item while this process (pinned to LOAD_CORE) places --rate bids/s for --seconds and measures,
- * per delivered frame, the delay from the bid's acceptance to its arrival.
+ * Broadcaster fan-out: one shop (--role all, core BENCH_SERVER_CORE) serving --subscribers WebSockets
+ * on one item while this process (pinned to BENCH_LOAD_CORE) places --rate bids/s for --seconds and
+ * measures, per delivered frame, the delay from the bid's acceptance to its arrival.
  * Usage: bun bench/fanout.ts [--subscribers 10000] [--rate 20] [--seconds 10]
  */
-import { arg, fmt, freePort, LOAD_CORE, SERVER_CORE, startPinned, stop } from "./auction-helpers.ts";
+import { arg, LOAD_CORE, num, SERVER_CORE, startShop } from "./lib.ts";
 
 const subscribers = arg("subscribers", 10_000);
 const rate = arg("rate", 20);
 const seconds = arg("seconds", 10);
 await Bun.spawn(["taskset", "-a", "-p", "-c", LOAD_CORE, String(process.pid)], { stdout: "ignore" }).exited;
 
-const port = freePort();
-const base = `http://127.0.0.1:${port}`;
-const proc = await startPinned(
-  ["bun", "src/main.ts", "--role", "all"],
-  { PORT: String(port), HOST: "127.0.0.1" },
-  `${base}/ready`,
-);
+const shop = await startShop(["--role", "all"], { LOG_LEVEL: "warn" }, { stdout: "inherit" });
+const base = shop.url;
 const sockets: WebSocket[] = [];
 try {
   await fetch(`${base}/api/v1/items`, {
@@ -65,10 +60,10 @@ try {
   delays.sort((a, b) => a - b);
   const q = (p: number) => delays[Math.min(delays.length - 1, Math.floor(p * delays.length))] ?? Number.NaN;
   console.log(
-    `\nfan-out: ${fmt(subscribers)} subscribers, ${fmt(accepted)} bids at ~${rate}/s: delivered ${fmt(delays.length)} of ${fmt(expected)} frames; ` +
+    `\nfan-out: ${num(subscribers)} subscribers, ${num(accepted)} bids at ~${rate}/s: delivered ${num(delays.length)} of ${num(expected)} frames; ` +
       `delay p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${delays.at(-1)} ms (shop on core ${SERVER_CORE}, clients on core ${LOAD_CORE})`,
   );
 } finally {
   for (const ws of sockets) ws.close();
-  await stop(proc);
+  await shop.stop();
 }

@@ -5,14 +5,14 @@
  */
 import { existsSync } from "node:fs";
 import { demoProduct } from "../src/domain/products.ts";
-import { fmt, freePort, startPinned, wrk } from "./lib.ts";
+import { formatResult, freePort, ROOT, startPinned, stop, type WrkResult, wrk } from "./lib.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const script = new URL("./random-product.lua", import.meta.url).pathname;
+const script = `${ROOT}bench/random-product.lua`;
 
-if (!existsSync("shop")) await Bun.$`bun run build`.quiet();
+if (!existsSync(`${ROOT}shop`)) await Bun.$`bun run build`.cwd(ROOT).quiet();
 
 const shopPort = freePort();
 const shop = await startPinned(
@@ -33,16 +33,13 @@ for (let id = 1; id <= 10_000; id += 100) {
 }
 const barePort = freePort();
 const bare = await startPinned(
-  [process.execPath, new URL("./bare-server.ts", import.meta.url).pathname],
+  [process.execPath, "bench/bare-server.ts"],
   { PORT: String(barePort) },
   `http://127.0.0.1:${barePort}/products/1`,
 );
 
 console.log(`GET /products/{id}, ${connections} connections, ${seconds}s x ${rounds} rounds, alternating`);
-const results = {
-  shop: [] as Awaited<ReturnType<typeof wrk>>[],
-  bare: [] as Awaited<ReturnType<typeof wrk>>[],
-};
+const results = { shop: [] as WrkResult[], bare: [] as WrkResult[] };
 try {
   // Warm both (JIT), then alternate so background noise hits both alike.
   await wrk(`http://127.0.0.1:${shopPort}`, { connections, seconds: 2, script, pid: shop.pid });
@@ -56,23 +53,22 @@ try {
     );
   }
 } finally {
-  shop.kill("SIGTERM");
-  bare.kill("SIGTERM");
+  await Promise.all([stop(shop), stop(bare)]);
 }
 for (let r = 0; r < rounds; r++) {
   const [sr, br] = [results.shop[r], results.bare[r]];
-  if (sr && br) console.log(`round ${r + 1}: shop ${fmt(sr)} | bare ${fmt(br)}`);
+  if (sr && br) console.log(`round ${r + 1}: shop ${formatResult(sr)} | bare ${formatResult(br)}`);
 }
 // The median round of each: one lucky or unlucky round (other work on the machine) does not decide.
-const median = (xs: Awaited<ReturnType<typeof wrk>>[]) => {
+const median = (xs: WrkResult[]) => {
   const sorted = [...xs].sort((a, b) => a.rps - b.rps);
   return sorted[Math.floor((sorted.length - 1) / 2)] ?? sorted[0];
 };
 const s = median(results.shop);
 const b = median(results.bare);
 if (!s || !b) throw new Error("no rounds measured");
-console.log(`shop  ${fmt(s)}`);
-console.log(`bare  ${fmt(b)}`);
+console.log(`shop  ${formatResult(s)}`);
+console.log(`bare  ${formatResult(b)}`);
 const ratio = (x: number | undefined, y: number | undefined) => (x && y ? (x / y).toFixed(2) : "n/a");
 console.log(
   `ratio shop/bare: ${ratio(s.rps, b.rps)} by req/s, ${ratio(s.perCpuSecond, b.perCpuSecond)} by req/CPU-s, ` +

@@ -1,45 +1,125 @@
-/** Shared plumbing for the benchmarks: pinned processes, wrk runs and their parsed figures. */
+/**
+ * The plumbing every benchmark shares: processes pinned to the server core, wrk pinned to the load core
+ * and its figures parsed, the auction benches' Redis/PostgreSQL, and the printing helpers.
+ * Cores: BENCH_SERVER_CORE (default 0) and BENCH_LOAD_CORE (default 1).
+ */
+import { rm } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Subprocess } from "bun";
-
+import { createClient } from "redis";
 import { freePort } from "../scripts/free-port.ts";
 
 export { freePort };
 
-export interface WrkResult {
-  rps: number;
-  /** Requests per second of server CPU time: steadier than req/s when other work shares the machine. */
-  perCpuSecond: number;
-  /** Server instructions per request (perf stat), when perf is installed: the steadiest of the three. */
-  instructionsPerRequest: number | undefined;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
+export const ROOT = new URL("..", import.meta.url).pathname;
+export const SERVER_CORE = process.env.BENCH_SERVER_CORE ?? "0";
+export const LOAD_CORE = process.env.BENCH_LOAD_CORE ?? "1";
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
+export const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+const READY_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+export interface PinnedOptions {
+  /** The child's stdout; "ignore" keeps the server's log lines out of the figures. */
+  stdout?: "ignore" | "inherit";
 }
 
-export const SERVER_CPU = process.env.SERVER_CPU ?? "0";
-export const LOAD_CPU = process.env.LOAD_CPU ?? "1";
-
-/** Starts `cmd` pinned to the server core and waits until `readyUrl` answers. */
+/**
+ * Starts `cmd` (relative paths from the repository root) pinned to SERVER_CORE and waits until
+ * `readyUrl` answers 200. The child sees only PATH and `env`, so a variable in the caller's shell
+ * cannot change what is measured.
+ */
 export async function startPinned(
   cmd: string[],
   env: Record<string, string>,
   readyUrl: string,
+  opts: PinnedOptions = {},
 ): Promise<Subprocess> {
-  const proc = Bun.spawn(["taskset", "-c", SERVER_CPU, ...cmd], {
-    env: { ...process.env, ...env },
-    stdout: "ignore",
+  const proc = Bun.spawn(["taskset", "-c", SERVER_CORE, ...cmd], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdout: opts.stdout ?? "ignore",
     stderr: "inherit",
   });
-  for (let i = 0; i < 400; i++) {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline && proc.exitCode === null) {
     try {
-      if ((await fetch(readyUrl)).ok) return proc;
+      if ((await fetch(readyUrl)).status === 200) return proc;
     } catch {
-      // not yet listening
+      // not listening yet
     }
-    await Bun.sleep(25);
+    await Bun.sleep(50);
   }
-  proc.kill();
-  throw new Error(`${cmd.join(" ")} did not become ready`);
+  proc.kill("SIGKILL");
+  const code = await proc.exited;
+  throw new Error(
+    Date.now() < deadline
+      ? `${cmd.join(" ")} exited with code ${code} before answering 200 on ${readyUrl}`
+      : `${cmd.join(" ")} did not answer 200 on ${readyUrl} within ${READY_TIMEOUT_MS / 1000} s`,
+  );
+}
+
+/** SIGTERM, then SIGKILL if the process has not exited after 10 s. */
+export async function stop(proc: Subprocess): Promise<void> {
+  proc.kill("SIGTERM");
+  const timer = setTimeout(() => proc.kill("SIGKILL"), STOP_TIMEOUT_MS);
+  await proc.exited;
+  clearTimeout(timer);
+}
+
+export interface Shop {
+  url: string;
+  proc: Subprocess;
+  stop(): Promise<void>;
+}
+
+/** `bun src/main.ts ARGS` on SERVER_CORE on a free port, with no shutdown drain. */
+export async function startShop(
+  args: string[],
+  env: Record<string, string>,
+  opts: PinnedOptions = {},
+): Promise<Shop> {
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = await startPinned(
+    [process.execPath, "src/main.ts", ...args],
+    { PORT: String(port), HOST: "127.0.0.1", SHUTDOWN_DRAIN_MS: "0", ...env },
+    `${url}/ready`,
+    opts,
+  );
+  return { url, proc, stop: () => stop(proc) };
+}
+
+export interface WrkResult {
+  rps: number;
+  requests: number;
+  non2xx: number;
+  socketErrors: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Requests per second of server CPU time (with `pid`): steadier than req/s on a shared machine. */
+  perCpuSecond?: number;
+  /** Server instructions per request (with `pid` and perf installed): the steadiest of the three. */
+  instructionsPerRequest?: number;
+}
+
+export interface WrkOptions {
+  connections: number;
+  seconds: number;
+  /** A .lua file, or the Lua source itself. */
+  script?: string;
+  threads?: number;
+  /** The server's pid: also measure its CPU time and, with perf, its instructions. */
+  pid?: number;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await Bun.file(`/proc/${pid}/stat`).text();
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function toMs(value: string, unit: string): number {
@@ -47,68 +127,131 @@ function toMs(value: string, unit: string): number {
   return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-export async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await Bun.file(`/proc/${pid}/stat`).text();
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** Runs wrk pinned to the load core against the server `pid`; `script` is a Lua file choosing the request. */
-export async function wrk(
-  url: string,
-  opts: { connections: number; seconds: number; script?: string; pid: number },
-): Promise<WrkResult> {
-  const cpuBefore = await cpuSeconds(opts.pid);
-  const perfPath = Bun.which("perf");
-  const perf = perfPath
-    ? Bun.spawn([perfPath, "stat", "-x", ",", "-e", "instructions", "-p", String(opts.pid)], {
-        stdout: "ignore",
-        stderr: "pipe",
-      })
-    : undefined;
-  const args = [
-    "taskset",
-    "-c",
-    LOAD_CPU,
-    "wrk",
-    "-t1",
-    `-c${opts.connections}`,
-    `-d${opts.seconds}s`,
-    "--latency",
-  ];
-  if (opts.script) args.push("-s", opts.script);
-  const out = await Bun.$`${args} ${url}`.quiet().text();
-  const cpu = (await cpuSeconds(opts.pid)) - cpuBefore;
-  let instructions: number | undefined;
-  if (perf) {
-    perf.kill("SIGINT");
-    const report = await new Response(perf.stderr).text();
-    const count = Number(/^(\d+),[^,]*,instructions/m.exec(report)?.[1]);
-    instructions = Number.isFinite(count) && count > 0 ? count : undefined;
-  }
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+function parseWrk(out: string): Omit<WrkResult, "perCpuSecond" | "instructionsPerRequest"> {
   const pct = (p: string) => {
-    const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
-    return m ? toMs(m[1] ?? "0", m[2] ?? "ms") : Number.NaN;
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)`, "m").exec(out);
+    return m ? toMs(m[1] ?? "", m[2] ?? "ms") : Number.NaN;
   };
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const socketErrors = socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
-  const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   return {
-    rps,
-    perCpuSecond: cpu > 0 ? total / cpu : 0,
-    instructionsPerRequest: instructions !== undefined && total > 0 ? instructions / total : undefined,
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN),
+    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
+    non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0),
+    socketErrors: socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
     p50Ms: pct("50"),
     p99Ms: pct("99"),
-    errors: non2xx + socketErrors,
   };
 }
 
-export const fmt = (r: WrkResult) =>
-  `${r.rps.toFixed(0).padStart(8)} req/s  ${r.perCpuSecond.toFixed(0).padStart(8)} req/CPU-s  ${
+/** Runs wrk pinned to LOAD_CORE against `url`. */
+export async function wrk(url: string, opts: WrkOptions): Promise<WrkResult> {
+  let scriptPath = opts.script;
+  let tempScript: string | undefined;
+  // A path is one line ending in .lua; anything else is Lua source, which wrk only takes as a file.
+  if (opts.script !== undefined && !/^[^\n]*\.lua$/.test(opts.script)) {
+    tempScript = join(tmpdir(), `shop-bench-${process.pid}-${crypto.randomUUID()}.lua`);
+    await Bun.write(tempScript, opts.script);
+    scriptPath = tempScript;
+  }
+  try {
+    const args = [
+      "taskset",
+      "-c",
+      LOAD_CORE,
+      "wrk",
+      `-t${opts.threads ?? 1}`,
+      `-c${opts.connections}`,
+      `-d${opts.seconds}s`,
+      "--latency",
+    ];
+    if (scriptPath) args.push("-s", scriptPath);
+    const { pid } = opts;
+    if (pid === undefined) return parseWrk(await runWrk([...args, url]));
+
+    const cpuBefore = await cpuSeconds(pid);
+    const perfPath = Bun.which("perf");
+    const perf = perfPath
+      ? Bun.spawn([perfPath, "stat", "-x", ",", "-e", "instructions", "-p", String(pid)], {
+          stdout: "ignore",
+          stderr: "pipe",
+        })
+      : undefined;
+    const out = await runWrk([...args, url]).catch((err) => {
+      perf?.kill("SIGKILL");
+      throw err;
+    });
+    const cpu = (await cpuSeconds(pid)) - cpuBefore;
+    let instructions: number | undefined;
+    if (perf) {
+      perf.kill("SIGINT");
+      const report = await new Response(perf.stderr).text();
+      const count = Number(/^(\d+),[^,]*,instructions/m.exec(report)?.[1]);
+      instructions = Number.isFinite(count) && count > 0 ? count : undefined;
+    }
+    const result = parseWrk(out);
+    return {
+      ...result,
+      perCpuSecond: cpu > 0 ? result.requests / cpu : 0,
+      instructionsPerRequest:
+        instructions !== undefined && result.requests > 0 ? instructions / result.requests : undefined,
+    };
+  } finally {
+    if (tempScript) await rm(tempScript, { force: true });
+  }
+}
+
+async function runWrk(cmd: string[]): Promise<string> {
+  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "inherit" });
+  const out = await new Response(proc.stdout).text();
+  const code = await proc.exited;
+  // wrk's own complaint has already gone to stderr.
+  if (code !== 0) throw new Error(`wrk exited with code ${code}`);
+  return out;
+}
+
+/** A wrk script POSTing `body` as JSON on every request. */
+export const postJson = (body: unknown) => `wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '${JSON.stringify(body)}'
+`;
+
+/** A number with thousands separators, or "n/a". */
+export const num = (n: number, digits = 0) =>
+  Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits }) : "n/a";
+
+/** One run on one line: req/s, req/CPU-s and instructions/request when measured, latency, errors. */
+export const formatResult = (r: WrkResult) =>
+  `${r.rps.toFixed(0).padStart(8)} req/s  ${
+    r.perCpuSecond === undefined ? "" : `${r.perCpuSecond.toFixed(0).padStart(8)} req/CPU-s  `
+  }${
     r.instructionsPerRequest === undefined
       ? ""
       : `${(r.instructionsPerRequest / 1000).toFixed(1)}k instr/req  `
-  }p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}`;
+  }p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.non2xx + r.socketErrors}`;
+
+/** A labelled table row: req/s, p50, p99, non-2xx. */
+export function row(label: string, r: WrkResult): string {
+  return `${label.padEnd(34)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50Ms.toFixed(2)} ms   p99 ${r.p99Ms.toFixed(2)} ms   non-2xx ${r.non2xx}`;
+}
+
+export function header(title: string): void {
+  console.log(`\n== ${title}`);
+  console.log(
+    `   server on core ${SERVER_CORE}, load on core ${LOAD_CORE}; bun ${Bun.version}, ${cpus().length} cores shared with other work`,
+  );
+}
+
+/** The number after `--name` on the command line, or `fallback`. */
+export function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** Deletes every Redis key under `prefix` (what an auction bench created). */
+export async function dropPrefix(prefix: string): Promise<void> {
+  const c = createClient({ url: REDIS_URL });
+  await c.connect();
+  for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 }))
+    if (keys.length) await c.del(keys);
+  await c.close();
+}

@@ -4,7 +4,7 @@
  *   bun bench/orders-accept.ts        (BENCH_SECONDS, default 10)
  */
 import { startFauxqs } from "fauxqs";
-import { header, postJson, row, startShop, wrk } from "./commerce-lib.ts";
+import { header, postJson, row, startShop, wrk } from "./lib.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const order = { customer_id: 1, items: [{ product_id: "SKU-001", quantity: 2, price: 19.99 }] };
@@ -12,14 +12,9 @@ const order = { customer_id: 1, items: [{ product_id: "SKU-001", quantity: 2, pr
 header("async order accept");
 // The processor holds one slow payment, so the queue only fills: this measures accepting.
 const memory = await startShop(["--role", "all"], { PAYMENT_SIM_MS: "600000", PROCESSOR_CONCURRENCY: "1" });
-const base = await wrk({ url: `${memory.url}/health`, connections: 64, seconds });
+const base = await wrk(`${memory.url}/health`, { connections: 64, seconds });
 console.log(row("GET /health (baseline)", base));
-const mem = await wrk({
-  url: `${memory.url}/orders/async`,
-  connections: 64,
-  seconds,
-  script: postJson(order),
-});
+const mem = await wrk(`${memory.url}/orders/async`, { connections: 64, seconds, script: postJson(order) });
 console.log(
   row("POST /orders/async, in-process", mem),
   `  ratio to baseline ${(mem.rps / base.rps).toFixed(2)}`,
@@ -42,7 +37,7 @@ const aws = await startShop(["--role", "api"], {
   AWS_ENDPOINT_URL_SQS: fauxqs.address,
   AWS_REGION: "us-east-1",
 });
-const sns = await wrk({ url: `${aws.url}/orders/async`, connections: 64, seconds, script: postJson(order) });
+const sns = await wrk(`${aws.url}/orders/async`, { connections: 64, seconds, script: postJson(order) });
 console.log(
   row("POST /orders/async, SNS on fauxqs", sns),
   `  ratio to baseline ${(sns.rps / base.rps).toFixed(2)}`,

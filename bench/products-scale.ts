@@ -1,100 +1,23 @@
 /**
  * Products at production scale: GET /products/{id} under a Zipf read load over 10k products, for the
  * memory store, DynamoDB (dynalite) uncached, and DynamoDB behind the Redis cache; then DynamoDB with
- * 50 % injected errors. The server runs on core 0, wrk (and dynalite, redis-server) on core 1.
+ * 50 % injected errors. The server runs on BENCH_SERVER_CORE (0), wrk, dynalite and redis-server on
+ * BENCH_LOAD_CORE (1).
  *
  *   bun run bench:products     (DURATION_S=10 WARMUP_S=10 CONNECTIONS=64 by default)
  */
-import type { Subprocess } from "bun";
 import { startDynalite, startRedisServer } from "../tests/helpers/deps.ts";
-import { freePort, ROOT } from "../tests/helpers/shop.ts";
+import { LOAD_CORE, ROOT, SERVER_CORE, startShop, wrk } from "./lib.ts";
 
 const PRODUCTS = 10_000;
 const DURATION_S = Number(process.env.DURATION_S ?? 10);
 const WARMUP_S = Number(process.env.WARMUP_S ?? 10);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 64);
-const SERVER_CORE = process.env.SERVER_CPU ?? "0";
-const LOAD_CORE = process.env.LOAD_CPU ?? "1";
+// zipf.lua reads the id range from its environment, which wrk inherits from this process.
+process.env.ZIPF_N = String(PRODUCTS);
 
-interface WrkResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  requests: number;
-  non2xx: number;
-}
-
-function toMs(text: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(text.trim());
-  if (!m) return Number.NaN;
-  const n = Number(m[1]);
-  return m[2] === "us" ? n / 1000 : m[2] === "s" ? n * 1000 : n;
-}
-
-async function wrk(url: string, seconds: number): Promise<WrkResult> {
-  const proc = Bun.spawn(
-    [
-      "taskset",
-      "-c",
-      LOAD_CORE,
-      "wrk",
-      "-t1",
-      `-c${CONNECTIONS}`,
-      `-d${seconds}s`,
-      "--latency",
-      "-s",
-      `${ROOT}bench/zipf.lua`,
-      url,
-    ],
-    { env: { ...process.env, ZIPF_N: String(PRODUCTS) }, stdout: "pipe", stderr: "pipe" },
-  );
-  const out = await new Response(proc.stdout).text();
-  await proc.exited;
-  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? Number.NaN);
-  return {
-    rps: num(/Requests\/sec:\s+([\d.]+)/),
-    p50: toMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? ""),
-    p99: toMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? ""),
-    requests: num(/(\d+) requests in/),
-    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
-  };
-}
-
-async function startServer(env: Record<string, string>): Promise<{ url: string; proc: Subprocess }> {
-  const port = freePort();
-  const proc = Bun.spawn(
-    ["taskset", "-c", SERVER_CORE, process.execPath, `${ROOT}src/main.ts`, "--role", "api"],
-    {
-      env: {
-        PATH: process.env.PATH ?? "",
-        LOG_LEVEL: "warn",
-        SHUTDOWN_DRAIN_MS: "0",
-        HOST: "127.0.0.1",
-        PORT: String(port),
-        ...env,
-      },
-      stdout: "inherit",
-      stderr: "inherit",
-    },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    if (
-      await fetch(`${url}/ready`)
-        .then((r) => r.ok)
-        .catch(() => false)
-    )
-      return { url, proc };
-    await Bun.sleep(50);
-  }
-  proc.kill("SIGKILL");
-  throw new Error("server did not become ready");
-}
-
-async function stop(proc: Subprocess) {
-  proc.kill("SIGTERM");
-  await proc.exited;
-}
+const zipf = (url: string, seconds: number) =>
+  wrk(url, { connections: CONNECTIONS, seconds, script: `${ROOT}bench/zipf.lua` });
 
 async function cacheCounts(url: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -144,23 +67,24 @@ interface Steps {
 }
 
 async function run(name: string, env: Record<string, string>, steps: Steps = {}) {
-  const { url, proc } = await startServer(env);
+  const shop = await startShop(["--role", "api"], { LOG_LEVEL: "warn", ...env }, { stdout: "inherit" });
+  const { url } = shop;
   try {
     await steps.prepare?.(url);
     const cold = await cacheCounts(url);
-    if (WARMUP_S > 0) await wrk(url, WARMUP_S);
+    if (WARMUP_S > 0) await zipf(url, WARMUP_S);
     await steps.prime?.(url);
     const before = await cacheCounts(url);
-    const result = await wrk(url, DURATION_S);
+    const result = await zipf(url, DURATION_S);
     const after = await cacheCounts(url);
     return { name, ...result, coldHitRatio: hitRatio(cold, before), hitRatio: hitRatio(before, after) };
   } finally {
-    await stop(proc);
+    await shop.stop();
   }
 }
 
 const row = (r: Awaited<ReturnType<typeof run>>, base: number) =>
-  `| ${r.name.padEnd(38)} | ${r.rps.toFixed(0).padStart(7)} | ${(r.rps / base).toFixed(2).padStart(5)} | ${r.p50.toFixed(2).padStart(6)} | ${r.p99.toFixed(2).padStart(6)} | ${r.hitRatio === undefined ? "   -" : r.hitRatio.toFixed(3)} | ${((100 * (r.requests - r.non2xx)) / r.requests).toFixed(1).padStart(5)}% |`;
+  `| ${r.name.padEnd(38)} | ${r.rps.toFixed(0).padStart(7)} | ${(r.rps / base).toFixed(2).padStart(5)} | ${r.p50Ms.toFixed(2).padStart(6)} | ${r.p99Ms.toFixed(2).padStart(6)} | ${r.hitRatio === undefined ? "   -" : r.hitRatio.toFixed(3)} | ${((100 * (r.requests - r.non2xx)) / r.requests).toFixed(1).padStart(5)}% |`;
 
 // Both helpers run on the load core, away from the server under test.
 const dynalite = await startDynalite(["taskset", "-c", LOAD_CORE]);

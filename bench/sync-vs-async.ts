@@ -4,7 +4,7 @@
  * (sync, 29.5 s average wait) versus 3,500+ (async, 33 ms average).
  *   bun bench/sync-vs-async.ts
  */
-import { startShop } from "./commerce-lib.ts";
+import { startShop } from "./lib.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 60);
 const clients = 20;
