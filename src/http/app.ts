@@ -17,6 +17,8 @@ import { type Handle, routeRegistrar } from "./route.ts";
 export interface RequestState {
   requestId: string;
   route: string;
+  /** The request path as the router saw it, recorded by matched routes (saves re-reading the URL). */
+  path: string | undefined;
   /** The runtime's WebSocket upgrade, when the app runs under serve(). */
   upgrade: Upgrade | undefined;
 }
@@ -84,6 +86,7 @@ export function createHttp(opts: {
     const state: RequestState = {
       requestId: given !== null && REQUEST_ID.test(given) ? given : nextRequestId(),
       route: "unmatched",
+      path: undefined,
       upgrade: env?.upgrade,
     };
     inFlight++;
@@ -100,7 +103,7 @@ export function createHttp(opts: {
       // request_id, method (an HTTP token) and route (our own templates) never need JSON escaping.
       logger.infoFragment(
         "request",
-        `"request_id":"${state.requestId}","method":"${req.method}","path":${jsonString(pathOf(req.url))},"route":"${state.route}","status":${res.status},"duration_ms":${millis(ms)}`,
+        `"request_id":"${state.requestId}","method":"${req.method}","path":${jsonString(state.path ?? pathOf(req.url))},"route":"${state.route}","status":${res.status},"duration_ms":${millis(ms)}`,
       );
     }
     return res;
@@ -108,7 +111,10 @@ export function createHttp(opts: {
 
   const plain = (path: string, handler: (c: Context<AppEnv>) => Response | Promise<Response>) => {
     app.get(path, (c) => {
-      if (c.env) c.env.route = path;
+      if (c.env) {
+        c.env.route = path;
+        c.env.path = c.req.path;
+      }
       return handler(c);
     });
   };

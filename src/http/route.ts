@@ -128,14 +128,20 @@ function register<R extends RouteConfig>(
   const method = route.method.toUpperCase();
   if (body) {
     app.on(method, path, async (c) => {
-      if (c.env) c.env.route = path;
+      if (c.env) {
+        c.env.route = path;
+        c.env.path = c.req.path;
+      }
       const input = parseSync(c);
       input.body = await readBody(c, body);
       return handler(c, input as RouteInput<R>);
     });
   } else {
     app.on(method, path, (c) => {
-      if (c.env) c.env.route = path;
+      if (c.env) {
+        c.env.route = path;
+        c.env.path = c.req.path;
+      }
       return handler(c, parseSync(c) as RouteInput<R>);
     });
   }
