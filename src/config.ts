@@ -180,6 +180,12 @@ export const vars = {
     expected: "integer 1..1000",
     doc: "In-process queue only: receives after which a message goes to the dead-letter list (SQS uses its redrive policy)",
   }),
+  LAMBDA_ORDER_RESERVE_MS: v({
+    schema: integer(0, 900_000),
+    default: "5000",
+    expected: "integer ms 0..900000",
+    doc: "On Lambda (`shop lambda`), an order starts only if this much time is left before the invocation's deadline; later ones return to the queue",
+  }),
   SNS_TOPIC_ARN: v({
     schema: text(256).regex(/^arn:/, "not an ARN"),
     expected: "an SNS topic ARN",

@@ -3,6 +3,7 @@ import { type Command, parseArgs, USAGE, UsageError } from "./cli/args.ts";
 import { MigrateRefused, migrate } from "./cli/migrate.ts";
 import { seed } from "./cli/seed.ts";
 import { ConfigError, describeConfig, loadConfig } from "./config.ts";
+import { runLambda } from "./lambda/run.ts";
 import { ModuleError, resolveOrder } from "./modules/graph.ts";
 import { moduleTable, ROLES } from "./modules/registry.ts";
 import { exit, onShutdownSignal } from "./runtime.ts";
@@ -68,6 +69,8 @@ async function run(command: Command): Promise<number> {
         },
       );
       return 0;
+    case "lambda":
+      return runLambda(command.roles, { env, writeError: (text) => process.stderr.write(text) });
     case "run": {
       const shop = await startShop(command.roles, { env });
       onShutdownSignal((signal) => void shop.shutdown(0, signal));
@@ -78,7 +81,9 @@ async function run(command: Command): Promise<number> {
 
 try {
   const command = parseArgs(process.argv.slice(2));
-  exit(await run(command));
+  // Inside Lambda the image's ordinary command becomes the custom runtime for the roles it names.
+  const inLambda = command.kind === "run" && env.AWS_LAMBDA_RUNTIME_API !== undefined;
+  exit(await run(inLambda ? { kind: "lambda", roles: command.roles } : command));
 } catch (err) {
   if (err instanceof UsageError) {
     console.error(`shop: ${err.message}\n\n${USAGE}`);

@@ -2,6 +2,7 @@ import { ROLES, type Role } from "../modules/registry.ts";
 
 export type Command =
   | { kind: "run"; roles: Role[] }
+  | { kind: "lambda"; roles: Role[] }
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "list-roles" }
@@ -24,7 +25,7 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-const SUBCOMMANDS = ["healthcheck", "config", "migrate", "seed"] as const;
+const SUBCOMMANDS = ["healthcheck", "config", "migrate", "seed", "lambda"] as const;
 const RUN_FLAGS = ["--role", "--list-roles", "--help", "-h", "--version", "-v"];
 
 export const USAGE = `usage:
@@ -37,6 +38,8 @@ export const USAGE = `usage:
 ${Object.entries(SEED_TARGETS)
   .map(([name, doc]) => `  shop seed --${name} N`.padEnd(35) + doc)
   .join("\n")}
+  shop lambda [--role processor]   run the role as an AWS Lambda custom runtime (AWS_LAMBDA_RUNTIME_API set
+                                   by Lambda); a plain run with AWS_LAMBDA_RUNTIME_API set does the same
   shop --version | --help
 
 roles: ${ROLES.join(", ")}
@@ -119,6 +122,18 @@ function parseSubcommand(sub: (typeof SUBCOMMANDS)[number], argv: string[]): Com
     }
     case "seed":
       return parseSeed(argv);
+    case "lambda": {
+      let roles: Role[] = ["processor"];
+      for (let i = 0; i < argv.length; i++) {
+        const flag = (argv[i] ?? "").split("=")[0];
+        if (flag !== "--role")
+          throw new UsageError(`unknown flag "${argv[i]}" for lambda; valid flags: --role`);
+        const [value, next] = takeValue(argv, i, "--role");
+        roles = parseRoles(value);
+        i = next;
+      }
+      return { kind: "lambda", roles };
+    }
   }
 }
 
