@@ -133,12 +133,14 @@ async function overhead(batch: number, ids: string[]) {
   }
   const wall = performance.now() - started;
   const cpu = cpuMs(rt.proc.pid) - cpuBefore;
+  const peakRss = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${rt.proc.pid}/status`, "utf8"))?.[1];
   await stopRuntime(rt);
   times.sort((a, b) => a - b);
   const messages = INVOCATIONS * batch;
   console.log(
     `batch ${String(batch).padStart(2)}: per invocation median ${ms(pct(times, 0.5))}, p99 ${ms(pct(times, 0.99))}; ` +
-      `per message ${ms(wall / messages)} wall, ${ms(cpu / messages)} runtime CPU (${messages} messages)`,
+      `per message ${ms(wall / messages)} wall, ${ms(cpu / messages)} runtime CPU (${messages} messages); ` +
+      `peak RSS ${(Number(peakRss) / 1024).toFixed(0)} MB`,
   );
 }
 
