@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { parseArgs, UsageError } from "../../src/cli/args.ts";
 import { parseEvent } from "../../src/lambda/events.ts";
 import { isRuntimeApiAddress } from "../../src/lambda/runtime-api.ts";
 import { snsEvent, sqsEvent } from "../helpers/lambda.ts";
@@ -71,5 +72,22 @@ describe("Lambda events", () => {
     expect(isRuntimeApiAddress("http://127.0.0.1:9001")).toBe(false);
     expect(isRuntimeApiAddress("127.0.0.1")).toBe(false);
     expect(isRuntimeApiAddress("127.0.0.1:9001/x")).toBe(false);
+  });
+});
+
+describe("shop lambda on the command line", () => {
+  test("runs the processor by default, or the roles given (the runtime refuses any but the processor)", () => {
+    expect(parseArgs(["lambda"])).toEqual({ kind: "lambda", roles: ["processor"] });
+    expect(parseArgs(["lambda", "--role", "processor"])).toEqual({ kind: "lambda", roles: ["processor"] });
+    expect(parseArgs(["lambda", "--role=api"])).toEqual({ kind: "lambda", roles: ["api"] });
+  });
+
+  test.each([
+    [["lambda", "--handler", "x"], /unknown flag "--handler" for lambda; valid flags: --role/],
+    [["lambda", "--role"], /--role needs a value/],
+    [["lambda", "--role", "nope"], /unknown role "nope"/],
+  ])("%p is a usage error", (argv, message) => {
+    expect(() => parseArgs(argv)).toThrow(UsageError);
+    expect(() => parseArgs(argv)).toThrow(message);
   });
 });
