@@ -31,6 +31,7 @@ const STOP_BOUND_MS = 150;
 const NEXT_ATTEMPTS = 5;
 
 export async function runLambda(roles: readonly Role[], environment: LambdaEnvironment): Promise<number> {
+  const loaded = performance.now();
   const address = environment.env.AWS_LAMBDA_RUNTIME_API;
   if (!address || !isRuntimeApiAddress(address)) {
     environment.writeError(
@@ -63,7 +64,12 @@ export async function runLambda(roles: readonly Role[], environment: LambdaEnvir
 
   const logger = manager.get("logger");
   const processor = manager.get("lambdaProcessor");
-  logger.info("lambda runtime ready", { roles });
+  // Since exec: the bundle evaluated (loaded_ms), then the modules initialised (startup_ms); the cold start's parts.
+  logger.info("lambda runtime ready", {
+    roles,
+    loaded_ms: Math.round(loaded),
+    startup_ms: Math.round(performance.now()),
+  });
   const code = await serve(api, processor, logger, stop.signal);
   await Promise.race([
     manager.stop((module, err) => logger.error("module failed to stop", { module, ...errorFields(err) })),
