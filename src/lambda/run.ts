@@ -80,9 +80,10 @@ export async function runLambda(roles: readonly Role[], environment: LambdaEnvir
   return code;
 }
 
-async function serve(
+/** next → handle → reply until `stop`; 0 after a stop, 1 when the Runtime API is gone. */
+export async function serve(
   api: RuntimeApi,
-  processor: LambdaProcessor,
+  processor: Pick<LambdaProcessor, "handle">,
   logger: Logger & { flush(): void },
   stop: AbortSignal,
 ): Promise<number> {
@@ -96,7 +97,19 @@ async function serve(
     if (invocation.traceId === undefined) delete process.env._X_AMZN_TRACE_ID;
     // The X-Ray SDK and the AWS SDK's trace propagation read the current trace from here.
     else process.env._X_AMZN_TRACE_ID = invocation.traceId;
-    const { reply } = await processor.handle(invocation, stop);
+    const reply = await processor.handle(invocation, stop).then(
+      (result) => result.reply,
+      // A bug, not an order's failure: the whole invocation fails and its messages come back; the runtime stays.
+      (err: unknown): { error: FunctionError } => {
+        logger.error("invocation failed", { request_id: invocation.requestId, ...errorFields(err) });
+        return {
+          error: {
+            errorType: "Shop.Unhandled",
+            errorMessage: err instanceof Error ? err.message : String(err),
+          },
+        };
+      },
+    );
     // The sandbox may be frozen as soon as the reply is posted: no log line may wait for a timer.
     logger.flush();
     try {

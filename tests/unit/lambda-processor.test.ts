@@ -11,6 +11,7 @@ import { MemoryOrderStore } from "../../src/adapters/memory/orders.ts";
 import { createGatewayMetrics, SimulatedGateway } from "../../src/adapters/sim/payment-gateway.ts";
 import type { Order, OrderStore } from "../../src/domain/orders.ts";
 import { LambdaProcessor, type RecordOutcome } from "../../src/lambda/processor.ts";
+import { serve } from "../../src/lambda/run.ts";
 import { RuntimeApi } from "../../src/lambda/runtime-api.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { createResilience } from "../../src/resilience/index.ts";
@@ -312,5 +313,58 @@ describe("events that are neither", () => {
     const s = setup();
     const { reply } = await invoke(s.processor, event);
     expect(reply).toMatchObject({ kind: "error", errorType: "Shop.InvalidEvent" });
+  });
+});
+
+describe("the runtime loop", () => {
+  test("a handler that throws fails that invocation only; the loop goes on and a stop ends it with 0", async () => {
+    const own = new RuntimeEmulator();
+    const logs: string[] = [];
+    const stop = new AbortController();
+    let calls = 0;
+    const processor = {
+      handle: async () => {
+        calls++;
+        if (calls === 1) throw new Error("a bug");
+        return { reply: { response: { batchItemFailures: [] } }, source: "sqs" as const, outcomes: [] };
+      },
+    };
+    const loop = serve(
+      new RuntimeApi(own.address),
+      processor,
+      createLogger("debug", (t) => logs.push(t)),
+      stop.signal,
+    );
+    try {
+      const first = await own.invoke(sqsEvent([{ id: "m1", body: "{}" }])).reply;
+      expect(first).toMatchObject({
+        kind: "error",
+        errorType: "Shop.Unhandled",
+        body: { errorMessage: "a bug" },
+      });
+      const second = await own.invoke(sqsEvent([{ id: "m2", body: "{}" }])).reply;
+      expect(failedIds(second)).toEqual([]);
+      await own.untilNext(3);
+      stop.abort();
+      expect(await loop).toBe(0);
+      expect(logs.join("")).toContain('"msg":"invocation failed"');
+    } finally {
+      own.stop();
+    }
+  });
+
+  test("a Runtime API that stops answering ends the loop with 1 after a few attempts", async () => {
+    const own = new RuntimeEmulator();
+    own.stop();
+    const logs: string[] = [];
+    const processor = { handle: () => Promise.reject(new Error("never called")) };
+    const code = await serve(
+      new RuntimeApi(own.address),
+      processor,
+      createLogger("debug", (t) => logs.push(t)),
+      new AbortController().signal,
+    );
+    expect(code).toBe(1);
+    expect(logs.join("").split('"msg":"next invocation failed"').length - 1).toBe(5);
   });
 });
