@@ -10,8 +10,8 @@ import { type Cart, type CartStore, checkoutIsStale } from "../domain/carts.ts";
 import type { IdAllocator } from "../domain/counters.ts";
 import type { InventoryStore } from "../domain/inventory.ts";
 import { lineTotal, type Order, type OrderLine, type OrderStore } from "../domain/orders.ts";
+import { DomainError, notFound } from "../domain/outcomes.ts";
 import type { OrderPublisher } from "../domain/queue.ts";
-import { ApiError, notFound } from "../http/errors.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
 import type { OrderService } from "./orders.ts";
@@ -35,11 +35,8 @@ export interface CheckoutDeps {
   staleMs: number;
 }
 
-const invalidState = (code: string, message: string, details?: unknown) =>
-  new ApiError(400, code, message, details);
-
 const busy = (cartId: number) =>
-  invalidState("CART_CHECKED_OUT", `shopping cart ${cartId} is already being checked out`);
+  new DomainError("CART_CHECKED_OUT", `shopping cart ${cartId} is already being checked out`);
 
 export class CheckoutService {
   constructor(private readonly deps: CheckoutDeps) {}
@@ -59,13 +56,14 @@ export class CheckoutService {
     const cart = await carts.get(cartId);
     if (!cart) throw notFound(`shopping cart ${cartId} not found`);
     if (cart.status === "checked_out") {
-      throw invalidState("CART_CHECKED_OUT", `shopping cart ${cartId} is already checked out`, {
-        order_id: cart.order_id,
+      throw new DomainError("CART_CHECKED_OUT", `shopping cart ${cartId} is already checked out`, {
+        details: `order ${cart.order_id}`,
+        data: { order_id: cart.order_id },
       });
     }
     if (cart.status === "checking_out") return this.resume(cart);
     if (Object.keys(cart.items).length === 0)
-      throw invalidState("CART_EMPTY", `shopping cart ${cartId} is empty`);
+      throw new DomainError("CART_EMPTY", `shopping cart ${cartId} is empty`);
     const publisher = this.deps.pipeline.publisher();
     const orderId = await this.deps.ids.next("orders");
     if (!(await carts.beginCheckout(cartId, orderId, Date.now()))) throw busy(cartId);
@@ -147,8 +145,8 @@ export class CheckoutService {
     if (result.created) return { order, fresh: true };
     if (result.existing.request_hash === order.request_hash) return { order: result.existing, fresh: false };
     // A client of POST /orders chose this numeric order_id itself: rare, and a retry allocates anew.
-    throw new ApiError(503, "TRY_AGAIN", `order id ${orderId} is taken; retry the checkout`, undefined, {
-      "Retry-After": "0",
+    throw new DomainError("TRY_AGAIN", `order id ${orderId} is taken; retry the checkout`, {
+      retryAfterS: 0,
     });
   }
 
@@ -173,11 +171,12 @@ export class CheckoutService {
           short.push({ product_id: l.product_id, requested: l.quantity, available });
         }
       }
-      throw invalidState(
-        "INSUFFICIENT_STOCK",
-        "not enough stock for every line; nothing was reserved",
-        short,
-      );
+      throw new DomainError("INSUFFICIENT_STOCK", "not enough stock for every line; nothing was reserved", {
+        details: short
+          .map((l) => `product ${l.product_id}: requested ${l.requested}, available ${l.available}`)
+          .join("; "),
+        data: { lines: short },
+      });
     }
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Accepting orders. The async path stores the order as pending, then publishes its id; if publishing
- * fails the order is deleted again (compensation) and the client gets 503, so a retry with the same
+ * fails the order is deleted again (compensation) and the client is told to retry, so a retry with the same
  * order_id starts from nothing. A crash between the two steps leaves a pending order without a
  * message: inert (nothing charges it), and the client's retry with the same order_id publishes it.
  */
@@ -15,9 +15,9 @@ import {
   requestHash,
   toLines,
 } from "../domain/orders.ts";
+import { conflict, DomainError, unavailable } from "../domain/outcomes.ts";
 import { chargeKey, type PaymentGateway } from "../domain/payments.ts";
 import type { OrderPublisher } from "../domain/queue.ts";
-import { ApiError, conflict, unavailable } from "../http/errors.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
 import type { DependencyPolicy } from "../resilience/policy.ts";
@@ -61,7 +61,7 @@ export class OrderService {
     return this.deps.store.get(orderId);
   }
 
-  /** Throws 503 naming what is missing when this process cannot hand orders to a processor. */
+  /** Refuses (DEPENDENCY_UNAVAILABLE, naming what is missing) when no processor would consume what is published. */
   publisher(): OrderPublisher {
     const state = this.publisherState();
     if ("unavailable" in state) throw unavailable(state.unavailable);
@@ -90,7 +90,7 @@ export class OrderService {
     }
   }
 
-  /** Publishes an order already stored; on failure the order is removed and the caller answers 503. */
+  /** Publishes an order already stored; on failure the order is removed and the caller is told to retry. */
   async publish(publisher: OrderPublisher, order: Order): Promise<AsyncAccepted> {
     let messageId: string;
     try {
@@ -186,12 +186,12 @@ export class OrderService {
     };
   }
 
-  /** Store failures become 503 (the request can be retried); business errors pass through. */
+  /** Store failures become DEPENDENCY_UNAVAILABLE (the request can be retried); refusals pass through. */
   private async guard<T>(what: string, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (err) {
-      if (err instanceof ApiError) throw err;
+      if (err instanceof DomainError) throw err;
       this.deps.logger.warn(`could not ${what}`, errorFields(err));
       throw unavailable(`could not ${what}; retry`, 1);
     }

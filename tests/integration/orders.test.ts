@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { MemoryChargeLedger } from "../../src/adapters/memory/charges.ts";
 import { MemoryOrderStore } from "../../src/adapters/memory/orders.ts";
 import type { Order } from "../../src/domain/orders.ts";
-import { ApiError } from "../../src/http/errors.ts";
+import { DomainError } from "../../src/domain/outcomes.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { OrderService } from "../../src/services/orders.ts";
 import { Semaphore } from "../../src/util/semaphore.ts";
@@ -181,8 +181,8 @@ describe("accept path failure points (service level)", () => {
       },
     }));
     const err = await service.acceptAsync(input).catch((e) => e);
-    expect(err).toBeInstanceOf(ApiError);
-    expect((err as ApiError).status).toBe(503);
+    expect(err).toBeInstanceOf(DomainError);
+    expect((err as DomainError).code).toBe("DEPENDENCY_UNAVAILABLE");
     expect(published).toEqual([]);
   });
 
@@ -198,7 +198,7 @@ describe("accept path failure points (service level)", () => {
       },
     }));
     const err = await service.acceptAsync(input).catch((e) => e);
-    expect((err as ApiError).status).toBe(503);
+    expect((err as DomainError).code).toBe("DEPENDENCY_UNAVAILABLE");
     expect(await store.get("o1")).toBeUndefined();
     fail = false;
     expect(await service.acceptAsync(input)).toEqual({ order_id: "o1", status: "pending", message_id: "m1" });

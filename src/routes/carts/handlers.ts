@@ -2,9 +2,9 @@ import type { CartStore } from "../../domain/carts.ts";
 import type { IdAllocator } from "../../domain/counters.ts";
 import type { IdempotencyStore } from "../../domain/idempotency.ts";
 import { fromCents } from "../../domain/money.ts";
+import { DomainError, invalidInput, notFound } from "../../domain/outcomes.ts";
 import type { ProductStore } from "../../domain/products.ts";
 import type { HttpCore } from "../../http/app.ts";
-import { invalidInput, notFound } from "../../http/errors.ts";
 import type { CheckoutService } from "../../services/checkout.ts";
 import { idempotent } from "../../services/idempotency.ts";
 import { addItem, checkoutCart, createCart, getCart } from "./routes.ts";
@@ -56,20 +56,22 @@ export function registerCartRoutes({ handle }: HttpCore, deps: CartRouteDeps): v
     if (!(await deps.products.get(product_id))) throw notFound(`product ${product_id} not found`);
     const result = await carts.addItem(shoppingCartId, product_id, quantity);
     if (result === "not_found") throw notFound(`shopping cart ${shoppingCartId} not found`);
-    if (result === "not_open") throw invalidInput(`shopping cart ${shoppingCartId} is already checked out`);
+    if (result === "not_open") {
+      throw new DomainError("CART_CHECKED_OUT", `shopping cart ${shoppingCartId} is already checked out`);
+    }
     if (result === "too_many") throw invalidInput("quantity in cart would exceed 2147483647", "quantity");
     return c.body(null, 204);
   });
 
   handle(checkoutCart, async (c, { params: { shoppingCartId }, headers, body }) => {
     const card = body?.credit_card_number;
-    const response = await idempotent(
+    const placed = await idempotent(
       deps.idempotency,
       `checkout:${shoppingCartId}`,
       headers["idempotency-key"],
       { card },
-      async () => ({ status: 200, body: await checkout.checkout(shoppingCartId, card) }),
+      () => checkout.checkout(shoppingCartId, card),
     );
-    return c.json(response.body as { order_id: number }, response.status as 200);
+    return c.json(placed, 200);
   });
 }

@@ -1,9 +1,9 @@
 import type { Context } from "hono";
 import { itemView } from "../../auctions/views.ts";
 import { type AuctionBook, type BidOutcome, fromCents } from "../../domain/auctions.ts";
+import { conflict, DomainError, notFound, unavailable } from "../../domain/outcomes.ts";
 import { adminAuth } from "../../http/admin-auth.ts";
 import type { AppEnv, HttpCore } from "../../http/app.ts";
-import { ApiError, conflict, notFound, unavailable } from "../../http/errors.ts";
 import { errorFields, type Logger } from "../../observability/log.ts";
 import { createItem, getItem, placeBid } from "./routes.ts";
 
@@ -39,7 +39,7 @@ export function registerItemRoutes(
       created_at: now,
     };
     const created = await guard(c, () => book.create(item));
-    if (!created) throw conflict(`item ${item.item_id} already exists`, { item_id: item.item_id });
+    if (!created) throw conflict(`item ${item.item_id} already exists`, { data: { item_id: item.item_id } });
     return c.json(itemView({ ...item, current_bid: 0, highest_bidder_id: null, bid_count: 0 }, now), 201);
   });
 
@@ -70,17 +70,21 @@ export function registerItemRoutes(
         throw notFound(`item ${itemId} not found`);
       case "too_low":
       case "closed": {
-        const details = {
+        const data = {
           current_bid: fromCents(outcome.current_bid),
           min_next_bid: fromCents(outcome.min_next_bid),
         };
+        const details = `current bid ${data.current_bid}, minimum next bid ${data.min_next_bid}`;
         throw outcome.kind === "closed"
-          ? new ApiError(409, "AUCTION_CLOSED", `the auction for ${itemId} has ended`, details)
-          : new ApiError(409, "BID_TOO_LOW", `the bid must be at least ${details.min_next_bid}`, details);
+          ? new DomainError("AUCTION_CLOSED", `the auction for ${itemId} has ended`, { details, data })
+          : new DomainError("BID_TOO_LOW", `the bid must be at least ${data.min_next_bid}`, {
+              details,
+              data,
+            });
       }
       case "contended":
-        throw new ApiError(503, "TRY_AGAIN", "too many concurrent bids on this item; retry", undefined, {
-          "Retry-After": "1",
+        throw new DomainError("TRY_AGAIN", "too many concurrent bids on this item; retry", {
+          retryAfterS: 1,
         });
     }
   });

@@ -1,7 +1,8 @@
 import type { Broadcaster } from "../../auctions/broadcaster.ts";
 import { type AuctionBook, ITEM_ID } from "../../domain/auctions.ts";
+import { notFound, unavailable } from "../../domain/outcomes.ts";
 import type { HttpCore } from "../../http/app.ts";
-import { ApiError, notFound, unavailable } from "../../http/errors.ts";
+import { ApiError } from "../../http/errors.ts";
 import { errorFields, type Logger } from "../../observability/log.ts";
 import { AUCTION_PAGE } from "./page.ts";
 

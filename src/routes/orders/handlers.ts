@@ -1,6 +1,6 @@
 import { orderView } from "../../domain/orders.ts";
+import { notFound } from "../../domain/outcomes.ts";
 import type { HttpCore } from "../../http/app.ts";
-import { notFound } from "../../http/errors.ts";
 import type { OrderService } from "../../services/orders.ts";
 import { getOrder, placeOrderAsync, placeOrderSync } from "./routes.ts";
 

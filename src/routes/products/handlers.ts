@@ -1,7 +1,7 @@
 import type { Counter } from "prom-client";
+import { invalidInput, notFound } from "../../domain/outcomes.ts";
 import type { CacheStatus, ProductCatalog } from "../../domain/product-catalog.ts";
 import type { HttpCore } from "../../http/app.ts";
-import { invalidInput, notFound } from "../../http/errors.ts";
 import { addProductDetails, getProduct } from "./routes.ts";
 
 export function registerProductRoutes(

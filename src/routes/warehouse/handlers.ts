@@ -1,14 +1,14 @@
 import type { InventoryStore, StockResult } from "../../domain/inventory.ts";
 import { fromCents, toCents } from "../../domain/money.ts";
+import { DomainError, notFound } from "../../domain/outcomes.ts";
 import { adminAuth } from "../../http/admin-auth.ts";
 import type { HttpCore } from "../../http/app.ts";
-import { ApiError, notFound } from "../../http/errors.ts";
 import { getStock, reserve, setStock, ship } from "./routes.ts";
 
 function answer(result: StockResult, productId: number, what: "available" | "reserved"): void {
   if (result === "not_found") throw notFound(`product ${productId} has no stock record`);
   if (result === "insufficient") {
-    throw new ApiError(400, "INSUFFICIENT_STOCK", `not enough ${what} stock for product ${productId}`);
+    throw new DomainError("INSUFFICIENT_STOCK", `not enough ${what} stock for product ${productId}`);
   }
 }
 
