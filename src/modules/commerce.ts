@@ -36,9 +36,12 @@ import { registerCartRoutes } from "../routes/carts/handlers.ts";
 import { registerOrderRoutes } from "../routes/orders/handlers.ts";
 import { registerPaymentRoutes } from "../routes/payments/handlers.ts";
 import { registerWarehouseRoutes } from "../routes/warehouse/handlers.ts";
+import { CartService } from "../services/carts.ts";
 import { CheckoutService } from "../services/checkout.ts";
 import { guardedPublisher, OrderService } from "../services/orders.ts";
+import { PaymentService } from "../services/payments.ts";
 import { createProcessorMetrics, OrderWorker, QueueProcessor } from "../services/processor.ts";
+import { WarehouseService } from "../services/warehouse.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import type { ModuleTable } from "./graph.ts";
 import type { Modules } from "./registry.ts";
@@ -65,6 +68,9 @@ export interface CommerceModules {
   paymentGateway: PaymentGateway;
   orders: OrderService;
   checkout: CheckoutService;
+  carts: CartService;
+  payments: PaymentService;
+  warehouse: WarehouseService;
   ordersApi: undefined;
   commerceApi: undefined;
   orderProcessor: QueueProcessor;
@@ -243,7 +249,16 @@ export function commerceModules(): CommerceTable {
       },
     },
     checkout: {
-      deps: ["config", "logger", "cartStore", "inventoryStore", "orderStore", "idAllocator", "orders"],
+      deps: [
+        "config",
+        "logger",
+        "cartStore",
+        "inventoryStore",
+        "orderStore",
+        "idAllocator",
+        "idempotencyStore",
+        "orders",
+      ],
       init: ({ get }) => ({
         value: new CheckoutService({
           staleMs: get("config").CHECKOUT_STALE_MS,
@@ -251,10 +266,37 @@ export function commerceModules(): CommerceTable {
           inventory: get("inventoryStore"),
           orders: get("orderStore"),
           ids: get("idAllocator"),
+          idempotency: get("idempotencyStore"),
           pipeline: get("orders"),
           logger: get("logger"),
         }),
       }),
+    },
+    carts: {
+      deps: ["cartStore", "idAllocator", "productStore", "inventoryStore"],
+      init: ({ get }) => ({
+        value: new CartService({
+          carts: get("cartStore"),
+          ids: get("idAllocator"),
+          products: get("productStore"),
+          inventory: get("inventoryStore"),
+        }),
+      }),
+    },
+    payments: {
+      deps: ["cartStore", "inventoryStore", "paymentGateway", "idempotencyStore"],
+      init: ({ get }) => ({
+        value: new PaymentService({
+          carts: get("cartStore"),
+          inventory: get("inventoryStore"),
+          gateway: get("paymentGateway"),
+          idempotency: get("idempotencyStore"),
+        }),
+      }),
+    },
+    warehouse: {
+      deps: ["inventoryStore"],
+      init: ({ get }) => ({ value: new WarehouseService(get("inventoryStore")) }),
     },
     ordersApi: {
       deps: ["http", "orders", "orderQueue", "logger"],
@@ -275,34 +317,12 @@ export function commerceModules(): CommerceTable {
       },
     },
     commerceApi: {
-      deps: [
-        "http",
-        "config",
-        "cartStore",
-        "inventoryStore",
-        "idempotencyStore",
-        "idAllocator",
-        "productStore",
-        "checkout",
-        "paymentGateway",
-      ],
+      deps: ["http", "config", "carts", "checkout", "payments", "warehouse"],
       init: ({ get }) => {
         const http = get("http");
-        const idempotency = get("idempotencyStore");
-        registerCartRoutes(http, {
-          carts: get("cartStore"),
-          ids: get("idAllocator"),
-          products: get("productStore"),
-          checkout: get("checkout"),
-          idempotency,
-        });
-        registerWarehouseRoutes(http, get("inventoryStore"), get("config").ADMIN_TOKEN);
-        registerPaymentRoutes(http, {
-          carts: get("cartStore"),
-          checkout: get("checkout"),
-          gateway: get("paymentGateway"),
-          idempotency,
-        });
+        registerCartRoutes(http, { carts: get("carts"), checkout: get("checkout") });
+        registerWarehouseRoutes(http, get("warehouse"), get("config").ADMIN_TOKEN);
+        registerPaymentRoutes(http, get("payments"));
         return { value: undefined };
       },
     },

@@ -30,6 +30,7 @@ import { registerItemRoutes } from "../routes/items/handlers.ts";
 import { registerLiveRoutes } from "../routes/live/handlers.ts";
 import { registerProductRoutes } from "../routes/products/handlers.ts";
 import { type HttpServer, serve } from "../runtime.ts";
+import { AuctionItems } from "../services/auction-items.ts";
 import { sleep } from "../util/time.ts";
 import { VERSION } from "../version.ts";
 import { type CommerceModules, commerceModules } from "./commerce.ts";
@@ -57,6 +58,7 @@ export interface Modules extends CommerceModules {
   auctionBook: AuctionBook;
   bidStream: BidStream;
   bidArchive: BidArchive;
+  auctionItems: AuctionItems;
   bidderApi: undefined;
   /** The broadcaster role's worker: stream reader, WebSocket fan-out and the live page. */
   liveFeed: Broadcaster;
@@ -268,16 +270,20 @@ export function moduleTable(environment: Environment): ModuleTable<Modules> {
         };
       },
     },
+    auctionItems: {
+      deps: ["auctionBook", "logger"],
+      init: ({ get }) => ({ value: new AuctionItems(get("auctionBook"), get("logger")) }),
+    },
     bidderApi: {
-      deps: ["config", "logger", "http", "auctionBook"],
+      deps: ["config", "http", "auctionItems"],
       init: ({ get }) => {
-        registerItemRoutes(get("http"), get("auctionBook"), get("config").ADMIN_TOKEN, get("logger"));
+        registerItemRoutes(get("http"), get("auctionItems"), get("config").ADMIN_TOKEN);
         return { value: undefined };
       },
     },
     liveFeed: {
       // After "server": it starts once the server listens and closes its sockets before the server stops.
-      deps: ["logger", "metrics", "http", "server", "auctionBook", "bidStream"],
+      deps: ["logger", "metrics", "http", "server", "auctionBook", "auctionItems", "bidStream"],
       init: ({ get }) => {
         const logger = get("logger").child({ module: "broadcaster" });
         const broadcaster = new Broadcaster(
@@ -286,7 +292,7 @@ export function moduleTable(environment: Environment): ModuleTable<Modules> {
           logger,
           get("metrics").registry,
         );
-        registerLiveRoutes(get("http"), get("auctionBook"), broadcaster, logger);
+        registerLiveRoutes(get("http"), get("auctionItems"), broadcaster);
         return { value: broadcaster, start: () => broadcaster.start(), stop: () => broadcaster.stop() };
       },
     },

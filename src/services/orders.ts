@@ -15,7 +15,7 @@ import {
   requestHash,
   toLines,
 } from "../domain/orders.ts";
-import { conflict, DomainError, unavailable } from "../domain/outcomes.ts";
+import { conflict, DomainError, notFound, unavailable } from "../domain/outcomes.ts";
 import { chargeKey, type PaymentGateway } from "../domain/payments.ts";
 import type { OrderPublisher } from "../domain/queue.ts";
 import type { Logger } from "../observability/log.ts";
@@ -57,8 +57,10 @@ export class OrderService {
     private readonly publisherState: () => PublisherState,
   ) {}
 
-  async get(orderId: string): Promise<Order | undefined> {
-    return this.deps.store.get(orderId);
+  async view(orderId: string): Promise<OrderView> {
+    const order = await this.deps.store.get(orderId);
+    if (!order) throw notFound(`order ${orderId} not found`);
+    return orderView(order);
   }
 
   /** Refuses (DEPENDENCY_UNAVAILABLE, naming what is missing) when no processor would consume what is published. */

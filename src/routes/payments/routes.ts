@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { int32 } from "../../domain/ids.ts";
 import { errorResponses } from "../../http/errors.ts";
-import { idempotencyHeader } from "../carts/routes.ts";
+import { idempotencyHeader } from "../headers.ts";
 
 export const processPayment = createRoute({
   method: "post",
