@@ -1,3 +1,4 @@
+import type { OrderPublisher } from "../domain/queue.ts";
 import type { DependencyPolicy } from "../resilience/policy.ts";
 
 /**
@@ -12,6 +13,11 @@ export function guardAll<T extends object>(target: T, policy: DependencyPolicy):
       return (...args: unknown[]) => policy.execute(() => value.apply(t, args));
     },
   });
+}
+
+/** Publishing under a policy: queue faults are retried and feed the breaker like any dependency's. */
+export function guardedPublisher(inner: OrderPublisher, policy: DependencyPolicy): OrderPublisher {
+  return { publish: (body) => policy.execute(() => inner.publish(body)) };
 }
 
 /** AWS SDK errors worth counting as an outage: throttling, 5xx, and the network. */

@@ -20,7 +20,6 @@ import { chargeKey, type PaymentGateway } from "../domain/payments.ts";
 import type { OrderPublisher } from "../domain/queue.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
-import type { DependencyPolicy } from "../resilience/policy.ts";
 import type { Semaphore } from "../util/semaphore.ts";
 import { sleep } from "../util/time.ts";
 
@@ -43,19 +42,19 @@ export interface OrderServiceDeps {
 /** Why the async path is off in this process; undefined when a processor will consume what is published. */
 export type PublisherState = { publisher: OrderPublisher } | { unavailable: string };
 
-/** Publishing under the "queue" policy: SNS/SQS faults are retried and feed the breaker like any dependency. */
-export function guardedPublisher(inner: OrderPublisher, policy: DependencyPolicy): OrderPublisher {
-  return { publish: (body) => policy.execute(() => inner.publish(body)) };
-}
-
 /** A request that finds its order_id freshly created but unpublished waits this long for the first one. */
 const PUBLISH_GRACE_MS = 5000;
 
 export class OrderService {
   constructor(
     private readonly deps: OrderServiceDeps,
-    private readonly publisherState: () => PublisherState,
+    private readonly publisherState: PublisherState,
   ) {}
+
+  /** False when nothing would consume what this process publishes: the async path and checkout refuse. */
+  acceptsAsync(): boolean {
+    return "publisher" in this.publisherState;
+  }
 
   async view(orderId: string): Promise<OrderView> {
     const order = await this.deps.store.get(orderId);
@@ -65,7 +64,7 @@ export class OrderService {
 
   /** Refuses (DEPENDENCY_UNAVAILABLE, naming what is missing) when no processor would consume what is published. */
   publisher(): OrderPublisher {
-    const state = this.publisherState();
+    const state = this.publisherState;
     if ("unavailable" in state) throw unavailable(state.unavailable);
     return state.publisher;
   }

@@ -172,14 +172,14 @@ describe("accept path failure points (service level)", () => {
       }
     })();
     const published: string[] = [];
-    const service = new OrderService(deps(store), () => ({
+    const service = new OrderService(deps(store), {
       publisher: {
         publish: async (b) => {
           published.push(b);
           return "m";
         },
       },
-    }));
+    });
     const err = await service.acceptAsync(input).catch((e) => e);
     expect(err).toBeInstanceOf(DomainError);
     expect((err as DomainError).code).toBe("DEPENDENCY_UNAVAILABLE");
@@ -189,14 +189,14 @@ describe("accept path failure points (service level)", () => {
   test("publishing fails: 503 and the order is removed; the retry stores and publishes it", async () => {
     const store = new MemoryOrderStore();
     let fail = true;
-    const service = new OrderService(deps(store), () => ({
+    const service = new OrderService(deps(store), {
       publisher: {
         publish: async () => {
           if (fail) throw new Error("sns down");
           return "m1";
         },
       },
-    }));
+    });
     const err = await service.acceptAsync(input).catch((e) => e);
     expect((err as DomainError).code).toBe("DEPENDENCY_UNAVAILABLE");
     expect(await store.get("o1")).toBeUndefined();
@@ -208,14 +208,14 @@ describe("accept path failure points (service level)", () => {
   test("a pending order left unpublished by a crash is published by the client's retry", async () => {
     const store = new MemoryOrderStore();
     const published: string[] = [];
-    const service = new OrderService(deps(store), () => ({
+    const service = new OrderService(deps(store), {
       publisher: {
         publish: async (b) => {
           published.push(b);
           return "m2";
         },
       },
-    }));
+    });
     const stale = await service.newOrder(input, "async", "pending");
     await store.create({ ...stale, created_at: new Date(Date.now() - 60_000).toISOString() });
     const started = Date.now();

@@ -30,3 +30,17 @@ test("the domain imports no adapter, service, route or module", () => {
   );
   expect(offending).toEqual([]);
 });
+
+// terraform/ imports the map to derive role needs: loading it must not start anything or need Bun.
+test("the dependency map loads nothing at run time but the resolver", () => {
+  const runtime = (dir: string, file: string) =>
+    imports(dir)
+      .filter((i) => i.file === `${dir}/${file}`)
+      .filter(
+        (i) =>
+          !new RegExp(`import\\s+type\\b[^;]*"${i.spec}"`).test(readFileSync(join(ROOT, i.file), "utf8")),
+      )
+      .map((i) => i.spec);
+  expect(runtime("src/modules", "deps.ts")).toEqual(["./graph.ts"]);
+  expect(runtime("src/modules", "graph.ts")).toEqual([]);
+});

@@ -9,6 +9,7 @@ import type { Config } from "../../config.ts";
 import type { Resilience } from "../../resilience/index.ts";
 import { type DependencyPolicy, isNetworkError, type PolicyOptions } from "../../resilience/policy.ts";
 import { awsClientConfig, awsEndpoint } from "../aws.ts";
+import { isAwsTransient } from "../guard.ts";
 import { configuredTables } from "./tables.ts";
 
 export interface DynamoDb {
@@ -56,6 +57,21 @@ export const DYNAMODB_POLICY: PolicyOptions = {
   breakAfter: 5,
   halfOpenAfterMs: 1000,
   isTransient: isDynamoTransient,
+};
+
+/**
+ * The commerce stores' calls (orders, carts, inventory, idempotency, counters, charges): a timeout and a
+ * breaker but no retries here, since a retried non-keyed write could apply twice (the SDK retries
+ * throttling). A timeout means "unknown": callers resolve it by an idempotent retry or a read.
+ */
+export const COMMERCE_DB_POLICY: PolicyOptions = {
+  timeoutMs: 3000,
+  maxAttempts: 1,
+  initialDelayMs: 0,
+  maxDelayMs: 0,
+  breakAfter: 10,
+  halfOpenAfterMs: 2000,
+  isTransient: (err) => isNetworkError(err) || isAwsTransient(err),
 };
 
 /** Real AWS hosts; anything else (a container name, localhost) is an emulator. */

@@ -46,7 +46,8 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
 export interface PostgresSettings {
   url: string;
   schema: string;
-  poolSize: number;
+  /** Default 4: the archiver writes one batch at a time; the rest serve readiness and summaries. */
+  poolSize?: number;
 }
 
 export class PostgresBidArchive implements BidArchive {
@@ -56,7 +57,7 @@ export class PostgresBidArchive implements BidArchive {
   constructor(private readonly settings: PostgresSettings) {
     this.pool = new pg.Pool({
       connectionString: settings.url,
-      max: settings.poolSize,
+      max: settings.poolSize ?? 4,
       // The schema name is validated by config (a lower-case identifier), so it needs no quoting here.
       options: `-c search_path=${settings.schema}`,
       connectionTimeoutMillis: 5000,
