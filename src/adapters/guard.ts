@@ -19,15 +19,3 @@ export function guardAll<T extends object>(target: T, policy: DependencyPolicy):
 export function guardedPublisher(inner: OrderPublisher, policy: DependencyPolicy): OrderPublisher {
   return { publish: (body) => policy.execute(() => inner.publish(body)) };
 }
-
-/** AWS SDK errors worth counting as an outage: throttling, 5xx, and the network. */
-export function isAwsTransient(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  const retryable = (err as { $retryable?: unknown }).$retryable !== undefined;
-  return (
-    retryable ||
-    (status !== undefined && status >= 500) ||
-    /Throttl|TimeoutError|ECONNREFUSED|ECONNRESET|socket/i.test(`${err.name} ${err.message}`)
-  );
-}

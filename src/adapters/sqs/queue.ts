@@ -6,8 +6,8 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { OrderPublisher, QueueConsumer, QueueMessage } from "../../domain/queue.ts";
-import { isNetworkError, type PolicyOptions } from "../../resilience/policy.ts";
-import { isAwsTransient } from "../guard.ts";
+import type { PolicyOptions } from "../../resilience/policy.ts";
+import { isAwsTransient } from "../aws.ts";
 
 /**
  * Publishing orders (SNS, SQS or the in-process queue), the "queue" policy: a retried send may
@@ -20,7 +20,7 @@ export const ORDER_QUEUE_POLICY: PolicyOptions = {
   maxDelayMs: 500,
   breakAfter: 5,
   halfOpenAfterMs: 5000,
-  isTransient: (err) => isNetworkError(err) || isAwsTransient(err),
+  isTransient: isAwsTransient,
 };
 
 /** SQS' longest long poll: a receive waits this long for the first message. */

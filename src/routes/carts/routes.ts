@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { int32, int32PathParam } from "../../domain/ids.ts";
+import { CardNumberSchema } from "../../domain/payments.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { idempotencyHeader } from "../headers.ts";
 
@@ -90,12 +91,7 @@ export const checkoutCart = createRoute({
       description: "Optional beyond the contract: the card the pipeline charges (none: the account on file)",
       content: {
         "application/json": {
-          schema: z.object({
-            credit_card_number: z
-              .string()
-              .regex(/^[0-9]{13,19}$/)
-              .optional(),
-          }),
+          schema: z.object({ credit_card_number: CardNumberSchema.optional() }),
         },
       },
     },

@@ -1,4 +1,4 @@
-import { fromCents, toCents } from "../../domain/money.ts";
+import { fromCents } from "../../domain/money.ts";
 import { adminAuth } from "../../http/admin-auth.ts";
 import type { HttpCore } from "../../http/app.ts";
 import type { WarehouseService } from "../../services/warehouse.ts";
@@ -24,7 +24,7 @@ export function registerWarehouseRoutes(
     c.req.method === "PUT" ? guard(c, next) : next(),
   );
   handle(setStock, async (c, { params: { productId }, body: { quantity, price } }) => {
-    await warehouse.setStock(productId, quantity, price === undefined ? undefined : toCents(price));
+    await warehouse.setStock(productId, quantity, price);
     return c.body(null, 204);
   });
 
