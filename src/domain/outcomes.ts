@@ -1,7 +1,7 @@
 /**
  * How a use case says no. Every refusal carries a code from this list; the HTTP edge maps codes to
- * statuses in one table (src/http/errors.ts), and nothing below it knows about HTTP. The processor and
- * the CLI see the same codes the API does.
+ * statuses in one table (its errors.ts), and nothing below it knows about HTTP. The processor and the
+ * CLI see the same codes the API does.
  */
 
 export const OUTCOME_CODES = [
