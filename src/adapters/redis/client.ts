@@ -66,7 +66,7 @@ export interface RedisModule {
   ready(): Promise<{ status: "up" } | { status: "down"; error: string }>;
 }
 
-export function createRedis(
+export function createSharedRedis(
   config: Config & { REDIS_URL: string },
   resilience: Resilience,
   logger: Logger,

@@ -1,7 +1,7 @@
 /** Inits of the process's platform: configuration, logs, metrics, HTTP, resilience and shared clients. */
 import { createDynamoDb, probeTables } from "../../adapters/dynamodb/client.ts";
 import { configuredTables } from "../../adapters/dynamodb/tables.ts";
-import { createRedis } from "../../adapters/redis/client.ts";
+import { createSharedRedis } from "../../adapters/redis/client.ts";
 import { loadConfig } from "../../config.ts";
 import { createHttp } from "../../http/app.ts";
 import { createLogger } from "../../observability/log.ts";
@@ -75,7 +75,7 @@ export const platformInits = (environment: Environment) =>
       const config = get("config");
       const { REDIS_URL } = config;
       if (REDIS_URL === undefined) return { value: undefined };
-      return createRedis({ ...config, REDIS_URL }, get("resilience"), get("logger"));
+      return createSharedRedis({ ...config, REDIS_URL }, get("resilience"), get("logger"));
     },
 
     adminApi: ({ get }) => {
