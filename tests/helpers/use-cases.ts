@@ -2,6 +2,7 @@
  * The commerce use cases wired on the memory adapters, with no HTTP and no module graph: what the unit
  * tests of checkout, orders, payments, carts and idempotency drive directly.
  */
+import { expect } from "bun:test";
 import { Registry } from "prom-client";
 import { MemoryCartStore } from "../../src/adapters/memory/carts.ts";
 import { MemoryChargeLedger } from "../../src/adapters/memory/charges.ts";
@@ -16,6 +17,7 @@ import {
   paymentPolicy,
   SimulatedGateway,
 } from "../../src/adapters/sim/payment-gateway.ts";
+import { DomainError } from "../../src/domain/outcomes.ts";
 import type { PaymentGateway } from "../../src/domain/payments.ts";
 import { demoProduct } from "../../src/domain/products.ts";
 import type { OrderPublisher } from "../../src/domain/queue.ts";
@@ -103,4 +105,14 @@ export function flakyPublisher(queue: OrderPublisher, failures: number): OrderPu
       return queue.publish(body);
     },
   };
+}
+
+/** The DomainError `p` rejects with; fails the test when it resolves or throws anything else. */
+export async function refusal(p: Promise<unknown>): Promise<DomainError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(DomainError);
+  return err as DomainError;
 }

@@ -1,16 +1,6 @@
 /** Cart checkout as a use case on the memory adapters: every rule and outcome code, no HTTP. */
 import { describe, expect, test } from "bun:test";
-import { DomainError } from "../../src/domain/outcomes.ts";
-import { flakyPublisher, memoryCommerce } from "../helpers/use-cases.ts";
-
-const refusal = async (p: Promise<unknown>) => {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DomainError);
-  return err as DomainError;
-};
+import { flakyPublisher, memoryCommerce, refusal } from "../helpers/use-cases.ts";
 
 describe("checkout", () => {
   test("stores the order pending with the warehouse's prices, reserves every line, publishes, closes the cart", async () => {

@@ -1,8 +1,8 @@
 /** The orders use case (sync and async) on the memory adapters: every rule and outcome code, no HTTP. */
 import { describe, expect, test } from "bun:test";
-import { DomainError, unavailable } from "../../src/domain/outcomes.ts";
+import { unavailable } from "../../src/domain/outcomes.ts";
 import type { PaymentGateway } from "../../src/domain/payments.ts";
-import { flakyPublisher, memoryCommerce } from "../helpers/use-cases.ts";
+import { flakyPublisher, memoryCommerce, refusal } from "../helpers/use-cases.ts";
 
 const input = (over: Record<string, unknown> = {}) => ({
   order_id: "o-1",
@@ -13,15 +13,6 @@ const input = (over: Record<string, unknown> = {}) => ({
   ],
   ...over,
 });
-
-const refusal = async (p: Promise<unknown>) => {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DomainError);
-  return err as DomainError;
-};
 
 describe("placeSync", () => {
   test("charges inline and answers the completed order in the contract's units", async () => {

@@ -3,21 +3,11 @@ import { describe, expect, test } from "bun:test";
 import { MemoryAuctionBook, MemoryBidStream } from "../../src/adapters/memory/auctions.ts";
 import type { AuctionBook } from "../../src/domain/auctions.ts";
 import { MAX_LINE_QUANTITY } from "../../src/domain/carts.ts";
-import { DomainError } from "../../src/domain/outcomes.ts";
 import { demoProduct } from "../../src/domain/products.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { AuctionItems } from "../../src/services/auction-items.ts";
 import { WarehouseService } from "../../src/services/warehouse.ts";
-import { memoryCommerce } from "../helpers/use-cases.ts";
-
-const refusal = async (p: Promise<unknown>) => {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DomainError);
-  return err as DomainError;
-};
+import { memoryCommerce, refusal } from "../helpers/use-cases.ts";
 
 describe("payments", () => {
   test("charges the cart's total at the warehouse's prices and answers the transaction", async () => {
