@@ -5,6 +5,7 @@
  * (`setpriv --pdeathsig`), so a crashed or interrupted run leaves no JVM behind.
  */
 
+import { readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Subprocess } from "bun";
@@ -18,8 +19,11 @@ export interface Child {
   kill(): Promise<void>;
   /** Starts it again on the same port (both come back empty: they keep nothing on disk). */
   restart(): Promise<void>;
-  /** SIGSTOP / SIGCONT: connections stay open but nothing answers. */
-  pause(): void;
+  /**
+   * SIGSTOP, resolved once every thread is stopped (a signal is delivered asynchronously; a JVM has dozens
+   * of threads): connections stay open but nothing answers until `resume()` (SIGCONT).
+   */
+  pause(): Promise<void>;
   resume(): void;
   /** The running process's id (a new one after each restart). */
   pid(): number | undefined;
@@ -76,10 +80,29 @@ async function startChild(spec: ChildSpec, prefix: readonly string[]): Promise<C
       await proc?.exited;
     },
     restart: start,
-    pause: () => proc?.kill("SIGSTOP"),
+    pause: async () => {
+      const pid = proc?.pid;
+      proc?.kill("SIGSTOP");
+      const deadline = Date.now() + 5000;
+      while (pid !== undefined && !threadStates(pid).every((state) => state === "T")) {
+        if (Date.now() > deadline) throw new Error(`${spec.what} did not stop on SIGSTOP`);
+        await Bun.sleep(5);
+      }
+    },
     resume: () => proc?.kill("SIGCONT"),
     pid: () => proc?.pid,
   };
+}
+
+/** The state letter (R, S, T, …) of each thread of `pid`, from /proc; a thread that just ended is left out. */
+export function threadStates(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((id) => {
+    try {
+      return [readFileSync(`/proc/${pid}/task/${id}/stat`, "utf8").split(") ")[1]?.[0] ?? "?"];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** DynamoDB Local 1.25, as shipped inside the npm package amplify-dynamodb-simulator (a pinned devDependency). */

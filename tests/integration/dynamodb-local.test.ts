@@ -6,7 +6,6 @@
  * and freezes on SIGSTOP (a write sent during the pause may land after it: only the token's retry tells).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { createDynamoDb, isDynamoTransient } from "../../src/adapters/dynamodb/client.ts";
@@ -17,7 +16,14 @@ import { createLogger } from "../../src/observability/log.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { createResilience } from "../../src/resilience/index.ts";
 import { createCommerceTables } from "../helpers/aws.ts";
-import { type Child, dynamoClient, runId, sharedDynamoDb, startDynamoDbLocal } from "../helpers/deps.ts";
+import {
+  type Child,
+  dynamoClient,
+  runId,
+  sharedDynamoDb,
+  startDynamoDbLocal,
+  threadStates,
+} from "../helpers/deps.ts";
 
 type Tables = { orders: string; inventory: string };
 let nextProduct = 1;
@@ -174,14 +180,11 @@ describe("the DynamoDB Local child: kill -9, restart, SIGSTOP", () => {
   test("paused, nothing answers; a transaction sent during the pause is resolved by retrying its token", async () => {
     const pid = await stock(doc, t, 5);
     const token = `checkout-${runId("pause")}`;
-    child.pause();
+    await child.pause();
     try {
       // Every thread of the JVM is stopped (state T), not just slow.
-      const tasks = readdirSync(`/proc/${child.pid()}/task`);
-      const states = tasks.map(
-        (id) => readFileSync(`/proc/${child.pid()}/task/${id}/stat`, "utf8").split(") ")[1]?.[0],
-      );
-      expect(tasks.length).toBeGreaterThan(1);
+      const states = threadStates(child.pid() ?? 0);
+      expect(states.length).toBeGreaterThan(1);
       expect(new Set(states)).toEqual(new Set(["T"]));
       // The JVM is frozen: the request cannot be answered however long the client waits, so it gives up.
       const unknown = await doc
