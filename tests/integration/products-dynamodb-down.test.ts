@@ -17,8 +17,9 @@ const shops: TestShop[] = [];
 
 async function migrate() {
   const client = dynamoClient(dynamo.url);
-  await ensureTables(client, configuredTables(loadConfig(env)));
+  const [table] = await ensureTables(client, configuredTables(loadConfig(env)));
   client.destroy();
+  return table?.action;
 }
 
 async function start(extra: Record<string, string> = {}) {
@@ -47,7 +48,7 @@ const percentile = (sorted: number[], p: number) =>
 beforeAll(async () => {
   dynamo = await startDynamoDbLocal();
   env = { AWS_ENDPOINT_URL_DYNAMODB: dynamo.url, PRODUCTS_TABLE: runId("products-down") };
-  await migrate();
+  expect(await migrate()).toBe("created");
 });
 
 afterAll(async () => {
@@ -99,7 +100,8 @@ describe("DynamoDB outage", () => {
     expect(((await ready.json()) as { message: string }).message).toContain("dynamodb");
 
     await dynamo.restart();
-    await migrate(); // DynamoDB Local runs in memory: it comes back empty, like a restored table
+    // DynamoDB Local runs in memory: it comes back empty on the same port, like a restored table.
+    expect(await migrate()).toBe("created");
     const deadline = Date.now() + 5000;
     let status = 0;
     while (Date.now() < deadline) {
