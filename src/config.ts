@@ -91,7 +91,7 @@ export const vars = {
   AWS_ENDPOINT_URL_DYNAMODB: v({
     schema: z.url({ protocol: /^https?$/ }),
     expected: "http(s) URL",
-    doc: "DynamoDB endpoint, overrides AWS_ENDPOINT_URL (e.g. http://127.0.0.1:4567 for dynalite)",
+    doc: "DynamoDB endpoint, overrides AWS_ENDPOINT_URL (e.g. http://127.0.0.1:8000 for DynamoDB Local)",
   }),
   AWS_ENDPOINT_URL_SQS: v({
     schema: z.url({ protocol: /^https?$/ }),

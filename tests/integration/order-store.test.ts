@@ -1,6 +1,5 @@
 /** The order store port, the same cases on memory and on DynamoDB: TRANSITIONS holds in both. */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoOrderStore } from "../../src/adapters/dynamodb/orders.ts";
 import { MemoryOrderStore } from "../../src/adapters/memory/orders.ts";
@@ -11,32 +10,19 @@ import {
   type OrderStore,
   TRANSITIONS,
 } from "../../src/domain/orders.ts";
-import { createCommerceTables, type Dynalite, startDynalite } from "../helpers/aws.ts";
+import { createCommerceTables } from "../helpers/aws.ts";
+import { dynamoClient, sharedDynamoDb } from "../helpers/deps.ts";
 
-let dynamo: Dynalite;
+let endpoint = "";
 let table = "";
 beforeAll(async () => {
-  dynamo = await startDynalite();
-  table = (await createCommerceTables(dynamo.endpoint)).ORDERS_TABLE ?? "";
+  endpoint = (await sharedDynamoDb()).url;
+  table = (await createCommerceTables(endpoint)).ORDERS_TABLE ?? "";
 });
-afterAll(() => dynamo.stop());
 
 const stores: [string, () => OrderStore][] = [
   ["memory", () => new MemoryOrderStore()],
-  [
-    "DynamoDB",
-    () =>
-      new DynamoOrderStore(
-        DynamoDBDocumentClient.from(
-          new DynamoDBClient({
-            endpoint: dynamo.endpoint,
-            region: "us-east-1",
-            credentials: { accessKeyId: "local", secretAccessKey: "local" },
-          }),
-        ),
-        table,
-      ),
-  ],
+  ["DynamoDB", () => new DynamoOrderStore(DynamoDBDocumentClient.from(dynamoClient(endpoint)), table)],
 ];
 
 let seq = 0;

@@ -31,8 +31,9 @@ export const DYNAMODB_POLICY: PolicyOptions = {
 
 /**
  * The commerce stores' calls (orders, carts, inventory, idempotency, counters, charges): a timeout and a
- * breaker but no retries here, since a retried non-keyed write could apply twice (the SDK retries
- * throttling). A timeout means "unknown": callers resolve it by an idempotent retry or a read.
+ * breaker but no retries here, since a retried non-keyed write could apply twice (and the shared client
+ * has SDK retries off, so throttling is not retried either). A timeout means "unknown": callers resolve it
+ * by an idempotent retry or a read.
  */
 export const COMMERCE_DB_POLICY: PolicyOptions = {
   timeoutMs: 3000,
