@@ -5,6 +5,7 @@
  */
 import pg from "pg";
 import type { BidArchive, BidEvent, NewItem, StreamEvent } from "../../domain/auctions.ts";
+import { connectionConfig, type PasswordSource } from "./connection.ts";
 
 /** Applied in order, each once, recorded in schema_migrations. Never edit a shipped entry: add one. */
 const MIGRATIONS: { version: number; name: string; sql: string }[] = [
@@ -47,6 +48,8 @@ export interface PostgresSettings {
   url: string;
   schema: string;
   poolSize: number;
+  /** Asked at every new connection (IAM tokens); without it the URL's password or PGPASSWORD. */
+  password?: PasswordSource;
 }
 
 export class PostgresBidArchive implements BidArchive {
@@ -55,7 +58,7 @@ export class PostgresBidArchive implements BidArchive {
 
   constructor(private readonly settings: PostgresSettings) {
     this.pool = new pg.Pool({
-      connectionString: settings.url,
+      ...connectionConfig(settings.url, settings.password),
       max: settings.poolSize,
       // The schema name is validated by config (a lower-case identifier), so it needs no quoting here.
       options: `-c search_path=${settings.schema}`,
@@ -73,7 +76,10 @@ export class PostgresBidArchive implements BidArchive {
       await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
         `shop.migrations.${this.settings.schema}`,
       ]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.settings.schema}`);
+      // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists, which the
+      // least-privilege role (see bootstrap.ts) does not have: create only what is missing.
+      const schema = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [this.settings.schema]);
+      if (schema.rowCount === 0) await client.query(`CREATE SCHEMA ${this.settings.schema}`);
       await client.query(
         `CREATE TABLE IF NOT EXISTS schema_migrations (
            version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
