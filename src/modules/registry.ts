@@ -10,8 +10,7 @@ import { DynamoProductStore } from "../adapters/dynamodb/products.ts";
 import { configuredTables } from "../adapters/dynamodb/tables.ts";
 import { MemoryAuctionBook, MemoryBidArchive } from "../adapters/memory/auctions.ts";
 import { MemoryProductStore } from "../adapters/memory/products.ts";
-import { PostgresBidArchive } from "../adapters/postgres/auctions.ts";
-import { passwordSource } from "../adapters/postgres/connection.ts";
+import { PostgresBidArchive, postgresSettings } from "../adapters/postgres/auctions.ts";
 import { RedisAuctionBook, RedisBidStream, redisKeys } from "../adapters/redis/auctions.ts";
 import { createRedis, type RedisConnection } from "../adapters/redis/client.ts";
 import { RedisProductCache } from "../adapters/redis/product-cache.ts";
@@ -259,12 +258,7 @@ export function moduleTable(environment: Environment): ModuleTable<Modules> {
       init: ({ get }) => {
         const config = get("config");
         const archive: BidArchive = config.DATABASE_URL
-          ? new PostgresBidArchive({
-              url: config.DATABASE_URL,
-              schema: config.DATABASE_SCHEMA,
-              poolSize: 4,
-              password: passwordSource(config.DATABASE_AUTH, config.DATABASE_URL, config.AWS_REGION),
-            })
+          ? new PostgresBidArchive(postgresSettings(config))
           : new MemoryBidArchive();
         return {
           value: archive,

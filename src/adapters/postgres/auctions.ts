@@ -5,7 +5,8 @@
  */
 import pg from "pg";
 import type { BidArchive, BidEvent, NewItem, StreamEvent } from "../../domain/auctions.ts";
-import { connectionConfig, type PasswordSource } from "./connection.ts";
+import type { Config } from "../../config.ts";
+import { connectionConfig, type PasswordSource, passwordSource } from "./connection.ts";
 
 /** Applied in order, each once, recorded in schema_migrations. Never edit a shipped entry: add one. */
 const MIGRATIONS: { version: number; name: string; sql: string }[] = [
@@ -52,6 +53,20 @@ export interface PostgresSettings {
   password?: PasswordSource;
 }
 
+/** The archive's settings from the process configuration (DATABASE_URL must be set). */
+export function postgresSettings(
+  config: Pick<Config, "DATABASE_URL" | "DATABASE_SCHEMA" | "DATABASE_AUTH" | "AWS_REGION">,
+): PostgresSettings {
+  const url = config.DATABASE_URL;
+  if (!url) throw new Error("DATABASE_URL is not set");
+  return {
+    url,
+    schema: config.DATABASE_SCHEMA,
+    poolSize: 4,
+    password: passwordSource(config.DATABASE_AUTH, url, config.AWS_REGION),
+  };
+}
+
 export class PostgresBidArchive implements BidArchive {
   readonly kind = "postgresql";
   private readonly pool: pg.Pool;
@@ -64,8 +79,10 @@ export class PostgresBidArchive implements BidArchive {
       options: `-c search_path=${settings.schema}`,
       connectionTimeoutMillis: 5000,
     });
-    // An idle client losing its connection must not crash the process; the next query reports it.
+    // A client losing its connection must not crash the process, idle or checked out (the pool only
+    // listens while it is idle); the failed query reports it, and the next checkout reconnects.
     this.pool.on("error", () => {});
+    this.pool.on("connect", (client) => client.on("error", () => {}));
   }
 
   async migrate(): Promise<void> {

@@ -33,7 +33,8 @@ export function bootstrapStatements(s: Omit<BootstrapSettings, "url">): string[]
     `DO $$ BEGIN
        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${s.user}') THEN CREATE ROLE ${s.user} LOGIN; END IF;
      END $$`,
-    `ALTER ROLE ${s.user} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION`,
+    // Only attributes an RDS master (CREATEROLE, not a superuser) may set; a new role is no superuser anyway.
+    `ALTER ROLE ${s.user} LOGIN NOCREATEDB NOCREATEROLE`,
     ...(s.iam ? [`GRANT rds_iam TO ${s.user}`] : []),
     `DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO ${s.user}', current_database()); END $$`,
     `CREATE SCHEMA IF NOT EXISTS ${s.schema}`,
