@@ -111,6 +111,9 @@ export interface Container {
   healthCheck: { command: string[] };
   stopTimeout: number;
   readonlyRootFilesystem: boolean;
+  user: string;
+  linuxParameters: unknown;
+  ulimits: unknown;
   logConfiguration: { options: Record<string, string> };
 }
 
