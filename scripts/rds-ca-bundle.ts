@@ -27,7 +27,10 @@ export function rdsCas(text: string, now: Date): X509Certificate[] {
 
 export function renderBundle(certs: X509Certificate[]): string {
   return certs
-    .map((c) => `# ${c.subject.split("\n").find((l) => l.startsWith("CN=")) ?? ""}, until ${c.validTo}\n${c.toString().trim()}\n`)
+    .map(
+      (c) =>
+        `# ${c.subject.split("\n").find((l) => l.startsWith("CN=")) ?? ""}, until ${c.validTo}\n${c.toString().trim()}\n`,
+    )
     .join("");
 }
 

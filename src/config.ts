@@ -224,7 +224,8 @@ export const vars = {
   // Auctions (bidder, broadcaster, archiver)
   DATABASE_URL: v({
     schema: z.string().regex(/^postgres(?:ql)?:\/\/[^\s]+$/, "not a postgres:// URL"),
-    expected: "postgres://user[:password]@host:port/db[?sslmode=verify-full&sslrootcert=FILE] (PGPASSWORD is honoured)",
+    expected:
+      "postgres://user[:password]@host:port/db[?sslmode=verify-full&sslrootcert=FILE] (PGPASSWORD is honoured)",
     doc: "PostgreSQL for the auction archive (unset: archived in memory); sslrootcert names the only CAs trusted",
   }),
   DATABASE_AUTH: v({

@@ -20,7 +20,8 @@ export type Role = (typeof ROLES)[number];
 /** The app's DynamoDB tables (src/adapters/dynamodb/tables.ts), named after their variable: ORDERS_TABLE → orders. */
 export type TableVariable = TableDef["env"];
 export type TableName = TableVariable extends `${infer N}_TABLE` ? Lowercase<N> : never;
-export const tableName = (variable: TableVariable) => variable.slice(0, -"_TABLE".length).toLowerCase() as TableName;
+export const tableName = (variable: TableVariable) =>
+  variable.slice(0, -"_TABLE".length).toLowerCase() as TableName;
 export const TABLES: readonly TableName[] = APP_TABLES.map((t) => tableName(t.env));
 
 /** The app's port and health endpoints (Foundation issue); every construct that talks to a task uses these. */
@@ -84,7 +85,10 @@ export function roleNeeds(env: EnvConfig): Record<Role, RoleNeeds> {
       consumeOrders: false,
       adminToken: true,
       routes: "default",
-      scaling: { kind: "requests", targetPerTask: requestsPerMinuteTarget(CAPACITY.roles.api, env.roles.api.cpu) },
+      scaling: {
+        kind: "requests",
+        targetPerTask: requestsPerMinuteTarget(CAPACITY.roles.api, env.roles.api.cpu),
+      },
     },
     processor: {
       // What the order worker and the payment ledger touch; carts belong to the api's checkout.
@@ -403,7 +407,9 @@ export function validate(env: EnvConfig): string[] {
     problems.push(`prod: no certificate: set SHOP_PROD_CERTIFICATE_ARN (prod never serves plain HTTP)`);
   }
   if (env.name === "prod" && !env.alarms.email) {
-    problems.push(`prod: no alarm address: set SHOP_PROD_ALARM_EMAIL (the alerts topic has no other subscriber)`);
+    problems.push(
+      `prod: no alarm address: set SHOP_PROD_ALARM_EMAIL (the alerts topic has no other subscriber)`,
+    );
   }
   return problems;
 }

@@ -51,7 +51,8 @@ export class ShopStack extends TerraformStack {
     const prefix = `shop-${env.name}`;
     const prod = env.deletionProtection;
     const needs = roleNeeds(env);
-    if (!env.state.bucket) throw new Error(`${env.name}: no state bucket (validate() says which variable to set)`);
+    if (!env.state.bucket)
+      throw new Error(`${env.name}: no state bucket (validate() says which variable to set)`);
 
     this.addOverride("terraform.required_version", REQUIRED_TERRAFORM);
     new AwsProvider(this, "aws", {
@@ -159,7 +160,11 @@ export class ShopStack extends TerraformStack {
         : {}),
     });
     if (env.edge.waf) {
-      new Waf(this, "waf", { prefix, albArn: alb.arn, requestsPerIpPer5Min: env.edge.waf.requestsPerIpPer5Min });
+      new Waf(this, "waf", {
+        prefix,
+        albArn: alb.arn,
+        requestsPerIpPer5Min: env.edge.waf.requestsPerIpPer5Min,
+      });
     }
 
     const observability = new Observability(this, "observability", {
@@ -279,7 +284,10 @@ export class ShopStack extends TerraformStack {
         architecture: env.fargate.architecture,
         spot: spot(role),
         user: APP.user,
-        nofile: role === "broadcaster" ? nofileLimit(CAPACITY.roles.broadcaster.connectionsPerTask) : DEFAULT_NOFILE,
+        nofile:
+          role === "broadcaster"
+            ? nofileLimit(CAPACITY.roles.broadcaster.connectionsPerTask)
+            : DEFAULT_NOFILE,
         environment: environment(role),
         secrets: secrets(role),
         taskRoleArn: iam.taskRoleArns[role],

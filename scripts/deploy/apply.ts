@@ -13,8 +13,22 @@ if (import.meta.main) {
     const stack = need(process.env, "STACK");
     const tag = need(process.env, "IMAGE_TAG");
     const tf = ["terraform", `-chdir=${stack}`];
-    await stream([...tf, "plan", "-input=false", "-no-color", "-lock-timeout=5m", `-var=image_tag=${tag}`, "-out=tfplan"], "terraform plan");
-    await stream([...tf, "apply", "-input=false", "-no-color", "-lock-timeout=5m", "tfplan"], "terraform apply");
+    await stream(
+      [
+        ...tf,
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-lock-timeout=5m",
+        `-var=image_tag=${tag}`,
+        "-out=tfplan",
+      ],
+      "terraform plan",
+    );
+    await stream(
+      [...tf, "apply", "-input=false", "-no-color", "-lock-timeout=5m", "tfplan"],
+      "terraform apply",
+    );
     const out = await terraformOutputs(stack);
     setOutput("api_url", out.api_url);
     setOutput("ws_url", out.ws_url);

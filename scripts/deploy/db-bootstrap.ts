@@ -49,17 +49,32 @@ if (import.meta.main) {
         "shop-db-bootstrap",
         "--network-configuration",
         JSON.stringify({
-          awsvpcConfiguration: { subnets, securityGroups: [need(env, "SECURITY_GROUP")], assignPublicIp: "DISABLED" },
+          awsvpcConfiguration: {
+            subnets,
+            securityGroups: [need(env, "SECURITY_GROUP")],
+            assignPublicIp: "DISABLED",
+          },
         }),
       ],
       "aws ecs run-task",
     );
     const task = started.tasks[0];
     if (!task || started.failures.length > 0) {
-      throw new StepFailure(`database bootstrap did not start: ${started.failures.map((f) => f.reason).join("; ")}`);
+      throw new StepFailure(
+        `database bootstrap did not start: ${started.failures.map((f) => f.reason).join("; ")}`,
+      );
     }
     console.log(`database bootstrap: started ${task.taskArn}`);
-    const waited = await run(["aws", "ecs", "wait", "tasks-stopped", "--cluster", cluster, "--tasks", task.taskArn]);
+    const waited = await run([
+      "aws",
+      "ecs",
+      "wait",
+      "tasks-stopped",
+      "--cluster",
+      cluster,
+      "--tasks",
+      task.taskArn,
+    ]);
     if (waited.code !== 0) throw new StepFailure(`database bootstrap ${task.taskArn} did not stop in time`);
     const described = await awsJson<{ tasks: Task[] }>(
       ["ecs", "describe-tasks", "--cluster", cluster, "--tasks", task.taskArn],
@@ -72,8 +87,21 @@ if (import.meta.main) {
     }
     const id = task.taskArn.slice(task.taskArn.lastIndexOf("/") + 1);
     const logs = await run(
-      ["aws", "logs", "get-log-events", "--log-group-name", need(env, "LOG_GROUP"), "--log-stream-name",
-        `${STREAM_PREFIX}/${CONTAINER}/${id}`, "--limit", "30", "--query", "events[].message", "--output", "text"],
+      [
+        "aws",
+        "logs",
+        "get-log-events",
+        "--log-group-name",
+        need(env, "LOG_GROUP"),
+        "--log-stream-name",
+        `${STREAM_PREFIX}/${CONTAINER}/${id}`,
+        "--limit",
+        "30",
+        "--query",
+        "events[].message",
+        "--output",
+        "text",
+      ],
       { quiet: true },
     );
     if (logs.code === 0) console.log(logs.stdout);

@@ -16,7 +16,10 @@ export class StepFailure extends Error {
 }
 
 /** Runs a command to completion; its stderr is passed through unless `quiet`. */
-export async function run(cmd: string[], opts: { quiet?: boolean; env?: Record<string, string> } = {}): Promise<RunResult> {
+export async function run(
+  cmd: string[],
+  opts: { quiet?: boolean; env?: Record<string, string> } = {},
+): Promise<RunResult> {
   const proc = Bun.spawn(cmd, {
     stdout: "pipe",
     stderr: "pipe",
@@ -49,6 +52,17 @@ export async function awsJson<T>(args: string[], what: string): Promise<T> {
   return JSON.parse(await must(["aws", ...args, "--output", "json"], what)) as T;
 }
 
+/** The Terraform outputs the steps read (tests check the stack defines each). */
+export const STACK_OUTPUTS = [
+  "api_url",
+  "ws_url",
+  "ecr_repository_url",
+  "cluster_name",
+  "service_names",
+  "task_definition_arns",
+  "admin_token_secret_arn",
+] as const;
+
 export interface StackOutputs {
   api_url: string;
   ws_url: string;
@@ -60,10 +74,9 @@ export interface StackOutputs {
 }
 
 export async function terraformOutputs(stack: string): Promise<StackOutputs> {
-  const raw = JSON.parse(await must(["terraform", `-chdir=${stack}`, "output", "-json"], "terraform output", { quiet: true })) as Record<
-    string,
-    { value: unknown }
-  >;
+  const raw = JSON.parse(
+    await must(["terraform", `-chdir=${stack}`, "output", "-json"], "terraform output", { quiet: true }),
+  ) as Record<string, { value: unknown }>;
   return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.value])) as unknown as StackOutputs;
 }
 

@@ -22,8 +22,17 @@ if (import.meta.main) {
     mkdirSync(dir, { recursive: true });
     await must(["terraform", `-chdir=${stack}`, "init", "-input=false", "-no-color"], "terraform init");
     const plan = await run(
-      ["terraform", `-chdir=${stack}`, "plan", "-input=false", "-no-color", "-lock=false", "-detailed-exitcode",
-        `-var=image_tag=${tag}`, "-out=tfplan"],
+      [
+        "terraform",
+        `-chdir=${stack}`,
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-lock=false",
+        "-detailed-exitcode",
+        `-var=image_tag=${tag}`,
+        "-out=tfplan",
+      ],
       { quiet: true },
     );
     writeFileSync(join(dir, "plan.log"), plan.stdout + plan.stderr);

@@ -21,7 +21,9 @@ export function ecrTargets(stackJson: { resource?: Record<string, Record<string,
 }
 
 async function repositoryUrl(stack: string): Promise<string | undefined> {
-  const r = await run(["terraform", `-chdir=${stack}`, "output", "-raw", "ecr_repository_url"], { quiet: true });
+  const r = await run(["terraform", `-chdir=${stack}`, "output", "-raw", "ecr_repository_url"], {
+    quiet: true,
+  });
   const url = r.stdout.trim();
   return r.code === 0 && url !== "" && !url.includes("\n") ? url : undefined;
 }
@@ -30,7 +32,17 @@ async function repositoryUrl(stack: string): Promise<string | undefined> {
 export async function imageExists(repository: string, tag: string): Promise<boolean> {
   const name = repository.slice(repository.indexOf("/") + 1);
   const r = await run(
-    ["aws", "ecr", "describe-images", "--repository-name", name, "--image-ids", `imageTag=${tag}`, "--output", "json"],
+    [
+      "aws",
+      "ecr",
+      "describe-images",
+      "--repository-name",
+      name,
+      "--image-ids",
+      `imageTag=${tag}`,
+      "--output",
+      "json",
+    ],
     { quiet: true },
   );
   if (r.code === 0) return true;
@@ -48,14 +60,28 @@ if (import.meta.main) {
       console.log("no ECR repository in the state yet: creating it before anything else");
       const targets = ecrTargets(JSON.parse(readFileSync(join(stack, "cdk.tf.json"), "utf8")));
       await stream(
-        ["terraform", `-chdir=${stack}`, "apply", "-input=false", "-no-color", "-auto-approve", `-var=image_tag=${tag}`, ...targets],
+        [
+          "terraform",
+          `-chdir=${stack}`,
+          "apply",
+          "-input=false",
+          "-no-color",
+          "-auto-approve",
+          `-var=image_tag=${tag}`,
+          ...targets,
+        ],
         "terraform apply (ECR repository)",
       );
       url = await repositoryUrl(stack);
-      if (!url) throw new StepFailure("terraform has no ecr_repository_url output after creating the repository");
+      if (!url)
+        throw new StepFailure("terraform has no ecr_repository_url output after creating the repository");
     }
     const exists = await imageExists(url, tag);
-    console.log(exists ? `${url}:${tag} exists: deploying it as it is (tags are immutable)` : `${url}:${tag}: to build and push`);
+    console.log(
+      exists
+        ? `${url}:${tag} exists: deploying it as it is (tags are immutable)`
+        : `${url}:${tag}: to build and push`,
+    );
     setOutput("repository", url);
     setOutput("image", `${url}:${tag}`);
     setOutput("push", String(!exists));

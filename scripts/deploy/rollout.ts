@@ -8,7 +8,7 @@
  *
  *   STACK=… bun scripts/deploy/rollout.ts          ROLLOUT_TIMEOUT_S (1800), ROLLOUT_POLL_S (15)
  */
-import { awsJson, main, need, sleep, StepFailure, summary, terraformOutputs } from "./lib.ts";
+import { awsJson, main, need, StepFailure, sleep, summary, terraformOutputs } from "./lib.ts";
 
 export interface Deployment {
   status: string;
@@ -36,7 +36,9 @@ export function verdict(service: DescribedService, expected: string): Verdict {
   const primary = service.deployments.find((d) => d.status === "PRIMARY");
   if (!primary) return { state: "waiting", detail: "no PRIMARY deployment yet" };
   if (primary.taskDefinition !== expected) {
-    const failed = service.deployments.find((d) => d.taskDefinition === expected && d.rolloutState === "FAILED");
+    const failed = service.deployments.find(
+      (d) => d.taskDefinition === expected && d.rolloutState === "FAILED",
+    );
     const why = failed?.rolloutStateReason ? `: ${failed.rolloutStateReason}` : "";
     return {
       state: "failed",
@@ -47,8 +49,12 @@ export function verdict(service: DescribedService, expected: string): Verdict {
     return { state: "failed", detail: `rollout FAILED: ${primary.rolloutStateReason ?? "no reason given"}` };
   }
   const counts = `${primary.runningCount ?? "?"}/${primary.desiredCount ?? "?"} running`;
-  if (primary.rolloutState === "COMPLETED") return { state: "done", detail: `${family(expected)} COMPLETED, ${counts}` };
-  return { state: "waiting", detail: `${family(expected)} ${primary.rolloutState ?? "IN_PROGRESS"}, ${counts}` };
+  if (primary.rolloutState === "COMPLETED")
+    return { state: "done", detail: `${family(expected)} COMPLETED, ${counts}` };
+  return {
+    state: "waiting",
+    detail: `${family(expected)} ${primary.rolloutState ?? "IN_PROGRESS"}, ${counts}`,
+  };
 }
 
 if (import.meta.main) {
@@ -64,7 +70,10 @@ if (import.meta.main) {
     const done = new Map<string, string>();
     for (;;) {
       const pending = [...expected.keys()].filter((s) => !done.has(s));
-      const described = await awsJson<{ services: DescribedService[]; failures: { arn: string; reason: string }[] }>(
+      const described = await awsJson<{
+        services: DescribedService[];
+        failures: { arn: string; reason: string }[];
+      }>(
         ["ecs", "describe-services", "--cluster", out.cluster_name, "--services", ...pending],
         "aws ecs describe-services",
       );

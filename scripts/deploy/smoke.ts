@@ -16,7 +16,17 @@ if (import.meta.main) {
     const out = await terraformOutputs(stack);
     const token = (
       await must(
-        ["aws", "secretsmanager", "get-secret-value", "--secret-id", out.admin_token_secret_arn, "--query", "SecretString", "--output", "text"],
+        [
+          "aws",
+          "secretsmanager",
+          "get-secret-value",
+          "--secret-id",
+          out.admin_token_secret_arn,
+          "--query",
+          "SecretString",
+          "--output",
+          "text",
+        ],
         "reading the admin token from Secrets Manager",
         { quiet: true },
       )

@@ -87,11 +87,7 @@ export class Iam extends Construct {
         name: "start-task",
         role: execution.id,
         policy: policy(
-          executionStatements(
-            props.repositoryArn,
-            props.logGroupArns[role],
-            props.secretArns[role],
-          ),
+          executionStatements(props.repositoryArn, props.logGroupArns[role], props.secretArns[role]),
         ),
       });
       executionRoleArns[role] = execution.arn;
@@ -140,7 +136,8 @@ function taskPolicy(props: IamProps, needs: RoleNeeds): Statement[] {
 }
 
 /** An IAM policy document. */
-export const policy = (statements: Statement[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
+export const policy = (statements: Statement[]) =>
+  JSON.stringify({ Version: "2012-10-17", Statement: statements });
 
 /** Only ECS tasks of this account may assume the roles (confused-deputy guard). */
 export function ecsTrustPolicy(region: string, accountId: string): string {
@@ -161,7 +158,11 @@ export function ecsTrustPolicy(region: string, accountId: string): string {
 }
 
 /** What ECS may do to start a task: pull the image, write its own log group, read its own secrets. */
-export function executionStatements(repositoryArn: string, logGroupArn: string, secretArns: string[]): Statement[] {
+export function executionStatements(
+  repositoryArn: string,
+  logGroupArn: string,
+  secretArns: string[],
+): Statement[] {
   const statements: Statement[] = [
     // GetAuthorizationToken is account-wide by design: it supports no resource-level scoping.
     { Sid: "EcrLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: ["*"] },

@@ -210,7 +210,10 @@ export class Observability extends Construct {
       treatMissingData: "notBreaching",
       ...actions,
     });
-    const alarm = (id: string, config: Omit<ConstructorParameters<typeof CloudwatchMetricAlarm>[2], "alarmName">) =>
+    const alarm = (
+      id: string,
+      config: Omit<ConstructorParameters<typeof CloudwatchMetricAlarm>[2], "alarmName">,
+    ) =>
       new CloudwatchMetricAlarm(this, `alarm-${id}`, {
         alarmName: `${prefix}-${id}`,
         treatMissingData: "notBreaching",
@@ -234,7 +237,13 @@ export class Observability extends Construct {
       const dims = { ClusterName: m.clusterName, ServiceName: service };
       const insight = (id: string, metricName: string) => ({
         id,
-        metric: { namespace: "ECS/ContainerInsights", metricName, dimensions: dims, period: PERIOD_S, stat: "Average" },
+        metric: {
+          namespace: "ECS/ContainerInsights",
+          metricName,
+          dimensions: dims,
+          period: PERIOD_S,
+          stat: "Average",
+        },
       });
       alarm(`${role}-running-below-desired`, {
         alarmDescription: `${role}: fewer tasks running than desired for ${HEALTH.runningBelowDesiredMinutes} minutes`,

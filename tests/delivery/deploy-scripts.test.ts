@@ -40,8 +40,8 @@ function world(rules: Rule[]) {
   return {
     dir,
     stack,
-    async run(script: string, env: Record<string, string> = {}) {
-      const proc = Bun.spawn([process.execPath, join(ROOT, "scripts", "deploy", script)], {
+    async run(script: string, env: Record<string, string> = {}, args: string[] = []) {
+      const proc = Bun.spawn([process.execPath, join(ROOT, "scripts", "deploy", script), ...args], {
         cwd: dir,
         env: {
           PATH: `${bin}:${dirname(process.execPath)}:/usr/bin:/bin`,
@@ -88,7 +88,8 @@ const json = (value: unknown) => ok(JSON.stringify(value));
 const REPO = "123456789012.dkr.ecr.us-west-2.amazonaws.com/shop-dev";
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 const ROLES = ["api", "processor", "bidder", "broadcaster", "archiver"];
-const td = (role: string, rev: number) => `arn:aws:ecs:us-west-2:123456789012:task-definition/shop-dev-${role}:${rev}`;
+const td = (role: string, rev: number) =>
+  `arn:aws:ecs:us-west-2:123456789012:task-definition/shop-dev-${role}:${rev}`;
 
 function outputs(extra: Record<string, unknown> = {}) {
   const values = {
@@ -98,10 +99,15 @@ function outputs(extra: Record<string, unknown> = {}) {
     cluster_name: "shop-dev",
     service_names: Object.fromEntries(ROLES.map((r) => [r, `shop-dev-${r}`])),
     task_definition_arns: Object.fromEntries(ROLES.map((r) => [r, td(r, 7)])),
-    admin_token_secret_arn: "arn:aws:secretsmanager:us-west-2:123456789012:secret:shop-dev/admin-token-AbCdEf",
+    admin_token_secret_arn:
+      "arn:aws:secretsmanager:us-west-2:123456789012:secret:shop-dev/admin-token-AbCdEf",
     ...extra,
   };
-  return rule("terraform", ["output", "-json"], json(Object.fromEntries(Object.entries(values).map(([k, value]) => [k, { value }]))));
+  return rule(
+    "terraform",
+    ["output", "-json"],
+    json(Object.fromEntries(Object.entries(values).map(([k, value]) => [k, { value }]))),
+  );
 }
 
 describe("prepare: the image is built and pushed only when its tag is not in ECR", () => {
@@ -111,19 +117,34 @@ describe("prepare: the image is built and pushed only when its tag is not in ECR
   ];
 
   test("tag exists → push=false, nothing built", async () => {
-    const w = world([...base, rule("aws", ["ecr", "describe-images"], json({ imageDetails: [{ imageTags: [SHA] }] }))]);
+    const w = world([
+      ...base,
+      rule("aws", ["ecr", "describe-images"], json({ imageDetails: [{ imageTags: [SHA] }] })),
+    ]);
     const r = await w.run("prepare.ts", { IMAGE_TAG: SHA });
     expect(r.code).toBe(0);
     expect(w.outputs()).toEqual({ repository: REPO, image: `${REPO}:${SHA}`, push: "false" });
     const describe = w.calls().find((c) => c.tool === "aws");
-    expect(describe?.args).toEqual(["ecr", "describe-images", "--repository-name", "shop-dev", "--image-ids", `imageTag=${SHA}`, "--output", "json"]);
+    expect(describe?.args).toEqual([
+      "ecr",
+      "describe-images",
+      "--repository-name",
+      "shop-dev",
+      "--image-ids",
+      `imageTag=${SHA}`,
+      "--output",
+      "json",
+    ]);
     expect(w.calls().filter((c) => c.tool === "docker")).toEqual([]);
   });
 
   test("tag missing → push=true", async () => {
     const w = world([
       ...base,
-      rule("aws", ["ecr", "describe-images"], { code: 254, stderr: "An error occurred (ImageNotFoundException) when calling the DescribeImages operation" }),
+      rule("aws", ["ecr", "describe-images"], {
+        code: 254,
+        stderr: "An error occurred (ImageNotFoundException) when calling the DescribeImages operation",
+      }),
     ]);
     const r = await w.run("prepare.ts", { IMAGE_TAG: SHA });
     expect(r.code).toBe(0);
@@ -131,7 +152,13 @@ describe("prepare: the image is built and pushed only when its tag is not in ECR
   });
 
   test("any other answer from ECR fails the step instead of guessing", async () => {
-    const w = world([...base, rule("aws", ["ecr", "describe-images"], { code: 254, stderr: "An error occurred (AccessDeniedException)" })]);
+    const w = world([
+      ...base,
+      rule("aws", ["ecr", "describe-images"], {
+        code: 254,
+        stderr: "An error occurred (AccessDeniedException)",
+      }),
+    ]);
     const r = await w.run("prepare.ts", { IMAGE_TAG: SHA });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("::error::cannot tell whether");
@@ -141,13 +168,24 @@ describe("prepare: the image is built and pushed only when its tag is not in ECR
   test("a new environment gets its ECR resources first, by target", async () => {
     const w = world([
       rule("terraform", ["init"], ok()),
-      rule("terraform", ["output", "-raw", "ecr_repository_url"], { code: 1, stderr: "No outputs found" }, ok(REPO)),
+      rule(
+        "terraform",
+        ["output", "-raw", "ecr_repository_url"],
+        { code: 1, stderr: "No outputs found" },
+        ok(REPO),
+      ),
       rule("terraform", ["apply"], ok()),
       rule("aws", ["ecr", "describe-images"], { code: 254, stderr: "ImageNotFoundException" }),
     ]);
     writeFileSync(
       join(w.stack, "cdk.tf.json"),
-      JSON.stringify({ resource: { aws_ecr_repository: { ecr_repo_1: {} }, aws_ecr_lifecycle_policy: { ecr_lifecycle_2: {} }, aws_vpc: { v: {} } } }),
+      JSON.stringify({
+        resource: {
+          aws_ecr_repository: { ecr_repo_1: {} },
+          aws_ecr_lifecycle_policy: { ecr_lifecycle_2: {} },
+          aws_vpc: { v: {} },
+        },
+      }),
     );
     const r = await w.run("prepare.ts", { IMAGE_TAG: SHA });
     expect(r.code).toBe(0);
@@ -161,7 +199,10 @@ describe("prepare: the image is built and pushed only when its tag is not in ECR
 });
 
 describe("rollout: each service's PRIMARY deployment must run the new task definition, COMPLETED", () => {
-  const service = (role: string, deployments: Record<string, unknown>[]) => ({ serviceName: `shop-dev-${role}`, deployments });
+  const service = (role: string, deployments: Record<string, unknown>[]) => ({
+    serviceName: `shop-dev-${role}`,
+    deployments,
+  });
   const primary = (role: string, rev: number, rolloutState: string, extra: Record<string, unknown> = {}) => ({
     status: "PRIMARY",
     taskDefinition: td(role, rev),
@@ -176,12 +217,18 @@ describe("rollout: each service's PRIMARY deployment must run the new task defin
   test("all COMPLETED on the new revision → success, one line per service in the summary", async () => {
     const w = world([
       outputs(),
-      rule("aws", ["describe-services"], describeAll((r) => [primary(r, 7, "IN_PROGRESS")]), describeAll((r) => [primary(r, 7, "COMPLETED")])),
+      rule(
+        "aws",
+        ["describe-services"],
+        describeAll((r) => [primary(r, 7, "IN_PROGRESS")]),
+        describeAll((r) => [primary(r, 7, "COMPLETED")]),
+      ),
     ]);
     const r = await w.run("rollout.ts");
     expect(r.code).toBe(0);
     expect(w.calls().filter((c) => c.args.includes("describe-services"))).toHaveLength(2);
-    for (const role of ROLES) expect(w.summary()).toContain(`| shop-dev-${role} | shop-dev-${role}:7 COMPLETED`);
+    for (const role of ROLES)
+      expect(w.summary()).toContain(`| shop-dev-${role} | shop-dev-${role}:7 COMPLETED`);
   });
 
   test("the circuit breaker rolled the archiver back → fails, naming the service and the reason", async () => {
@@ -194,7 +241,12 @@ describe("rollout: each service's PRIMARY deployment must run the new task defin
           r === "archiver"
             ? [
                 primary(r, 6, "COMPLETED"),
-                { status: "ACTIVE", taskDefinition: td(r, 7), rolloutState: "FAILED", rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start." },
+                {
+                  status: "ACTIVE",
+                  taskDefinition: td(r, 7),
+                  rolloutState: "FAILED",
+                  rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start.",
+                },
               ]
             : [primary(r, 7, "COMPLETED")],
         ),
@@ -208,7 +260,14 @@ describe("rollout: each service's PRIMARY deployment must run the new task defin
   });
 
   test("a rollback whose failed deployment is already gone still fails (PRIMARY on another revision)", async () => {
-    const w = world([outputs(), rule("aws", ["describe-services"], describeAll((r) => [primary(r, r === "api" ? 6 : 7, "COMPLETED")]))]);
+    const w = world([
+      outputs(),
+      rule(
+        "aws",
+        ["describe-services"],
+        describeAll((r) => [primary(r, r === "api" ? 6 : 7, "COMPLETED")]),
+      ),
+    ]);
     const r = await w.run("rollout.ts");
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("shop-dev-api: rolled back: PRIMARY runs shop-dev-api:6, not shop-dev-api:7");
@@ -217,7 +276,15 @@ describe("rollout: each service's PRIMARY deployment must run the new task defin
   test("rolloutState FAILED on the new revision → fails naming the service", async () => {
     const w = world([
       outputs(),
-      rule("aws", ["describe-services"], describeAll((r) => [primary(r, 7, r === "bidder" ? "FAILED" : "COMPLETED", { rolloutStateReason: "health checks failed" })])),
+      rule(
+        "aws",
+        ["describe-services"],
+        describeAll((r) => [
+          primary(r, 7, r === "bidder" ? "FAILED" : "COMPLETED", {
+            rolloutStateReason: "health checks failed",
+          }),
+        ]),
+      ),
     ]);
     const r = await w.run("rollout.ts");
     expect(r.code).toBe(1);
@@ -225,10 +292,19 @@ describe("rollout: each service's PRIMARY deployment must run the new task defin
   });
 
   test("still IN_PROGRESS at the deadline → fails naming what is pending", async () => {
-    const w = world([outputs(), rule("aws", ["describe-services"], describeAll((r) => [primary(r, 7, r === "processor" ? "IN_PROGRESS" : "COMPLETED")]))]);
+    const w = world([
+      outputs(),
+      rule(
+        "aws",
+        ["describe-services"],
+        describeAll((r) => [primary(r, 7, r === "processor" ? "IN_PROGRESS" : "COMPLETED")]),
+      ),
+    ]);
     const r = await w.run("rollout.ts", { ROLLOUT_TIMEOUT_S: "0" });
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain("rollout not complete after 0 s: shop-dev-processor: shop-dev-processor:7 IN_PROGRESS");
+    expect(r.stdout).toContain(
+      "rollout not complete after 0 s: shop-dev-processor: shop-dev-processor:7 IN_PROGRESS",
+    );
   });
 });
 
@@ -252,8 +328,14 @@ describe("smoke: through the load balancer with the token the services were give
     expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toMatchObject({ code: 0, stderr: "" });
     const get = w.calls().find((c) => c.tool === "aws");
     expect(get?.args).toEqual([
-      "secretsmanager", "get-secret-value", "--secret-id", "arn:aws:secretsmanager:us-west-2:123456789012:secret:shop-dev/admin-token-AbCdEf",
-      "--query", "SecretString", "--output", "text",
+      "secretsmanager",
+      "get-secret-value",
+      "--secret-id",
+      "arn:aws:secretsmanager:us-west-2:123456789012:secret:shop-dev/admin-token-AbCdEf",
+      "--query",
+      "SecretString",
+      "--output",
+      "text",
     ]);
     const lines = r.stdout.split("\n");
     expect(lines[0]).toBe(`::add-mask::${TOKEN}`);
@@ -286,7 +368,9 @@ describe("smoke: through the load balancer with the token the services were give
     ]);
     const r = await dead.run("smoke.ts", { SMOKE_TIMEOUT_MS: "1000" });
     expect(r.code).toBe(1);
-    expect(readFileSync(join(dead.dir, "smoke.txt"), "utf8")).toContain("smoke: FAILED steps: health, product, cart-checkout, async-order, bid-websocket");
+    expect(readFileSync(join(dead.dir, "smoke.txt"), "utf8")).toContain(
+      "smoke: FAILED steps: health, product, cart-checkout, async-order, bid-websocket",
+    );
   });
 });
 
@@ -307,6 +391,13 @@ describe("teardown: complete or refused before touching AWS", () => {
     expect(w.calls()).toEqual([]);
   });
 
+  test("--check decides without calling anything", async () => {
+    const w = world([]);
+    expect((await w.run("teardown.ts", { ENVIRONMENT: "dev", CONFIRM: "dev" }, ["--check"])).code).toBe(0);
+    expect((await w.run("teardown.ts", { ENVIRONMENT: "prod", CONFIRM: "prod" }, ["--check"])).code).toBe(1);
+    expect(w.calls()).toEqual([]);
+  });
+
   test("dev, confirmed: init then destroy", async () => {
     const w = world([rule("terraform", ["init"], ok()), rule("terraform", ["destroy"], ok())]);
     const r = await w.run("teardown.ts", { ENVIRONMENT: "dev", CONFIRM: "dev" });
@@ -316,7 +407,10 @@ describe("teardown: complete or refused before touching AWS", () => {
   });
 
   test("a failed destroy fails the job", async () => {
-    const w = world([rule("terraform", ["init"], ok()), rule("terraform", ["destroy"], { code: 1, stderr: "Error: deleting" })]);
+    const w = world([
+      rule("terraform", ["init"], ok()),
+      rule("terraform", ["destroy"], { code: 1, stderr: "Error: deleting" }),
+    ]);
     const r = await w.run("teardown.ts", { ENVIRONMENT: "dev", CONFIRM: "dev" });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("::error::terraform destroy failed (exit 1)");
@@ -340,7 +434,10 @@ describe("plan: read-only role, so no state lock", () => {
   });
 
   test("a failed plan fails the step and keeps its log", async () => {
-    const w = world([rule("terraform", ["init"], ok()), rule("terraform", ["plan"], { code: 1, stderr: "Error: AccessDenied" })]);
+    const w = world([
+      rule("terraform", ["init"], ok()),
+      rule("terraform", ["plan"], { code: 1, stderr: "Error: AccessDenied" }),
+    ]);
     const r = await w.run("plan.ts", { ENVIRONMENT: "prod", IMAGE_TAG: SHA });
     expect(r.code).toBe(1);
     expect(readFileSync(join(w.dir, "plan-prod", "plan.log"), "utf8")).toContain("AccessDenied");
@@ -362,12 +459,24 @@ describe("db-bootstrap: Terraform's gate before the archiver starts", () => {
   const waited = rule("aws", ["wait", "tasks-stopped"], ok());
 
   test("runs the task in the private subnets and succeeds when it exits 0", async () => {
-    const w = world([started, waited, rule("aws", ["describe-tasks"], json({ tasks: [{ taskArn: TASK, containers: [{ name: "shop", exitCode: 0 }] }] }))]);
+    const w = world([
+      started,
+      waited,
+      rule(
+        "aws",
+        ["describe-tasks"],
+        json({ tasks: [{ taskArn: TASK, containers: [{ name: "shop", exitCode: 0 }] }] }),
+      ),
+    ]);
     const r = await w.run("db-bootstrap.ts", env);
     expect(r.code).toBe(0);
     const run = w.calls()[0]?.args ?? [];
     expect(JSON.parse(run[run.indexOf("--network-configuration") + 1] ?? "")).toEqual({
-      awsvpcConfiguration: { subnets: ["subnet-a", "subnet-b"], securityGroups: ["sg-1"], assignPublicIp: "DISABLED" },
+      awsvpcConfiguration: {
+        subnets: ["subnet-a", "subnet-b"],
+        securityGroups: ["sg-1"],
+        assignPublicIp: "DISABLED",
+      },
     });
   });
 
@@ -375,13 +484,27 @@ describe("db-bootstrap: Terraform's gate before the archiver starts", () => {
     const w = world([
       started,
       waited,
-      rule("aws", ["describe-tasks"], json({ tasks: [{ taskArn: TASK, stoppedReason: "Essential container in task exited", containers: [{ name: "shop", exitCode: 1 }] }] })),
+      rule(
+        "aws",
+        ["describe-tasks"],
+        json({
+          tasks: [
+            {
+              taskArn: TASK,
+              stoppedReason: "Essential container in task exited",
+              containers: [{ name: "shop", exitCode: 1 }],
+            },
+          ],
+        }),
+      ),
       rule("aws", ["logs", "get-log-events"], ok("shop: permission denied to create role\n")),
     ]);
     const r = await w.run("db-bootstrap.ts", env);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("shop: permission denied to create role");
-    expect(r.stdout).toContain("::error::database bootstrap failed: exit 1 (Essential container in task exited)");
+    expect(r.stdout).toContain(
+      "::error::database bootstrap failed: exit 1 (Essential container in task exited)",
+    );
     expect(w.calls().at(-1)?.args).toContain("db-bootstrap/shop/abc123");
   });
 });

@@ -19,7 +19,11 @@ describe("DynamoDB tables: the app's list, deployed", () => {
       hash_key: t.partitionKey.name,
       attribute: [{ name: t.partitionKey.name, type: t.partitionKey.type }],
     }));
-    const fromTerraform = deployed.map((t) => ({ name: t.name, hash_key: t.hash_key, attribute: t.attribute }));
+    const fromTerraform = deployed.map((t) => ({
+      name: t.name,
+      hash_key: t.hash_key,
+      attribute: t.attribute,
+    }));
     expect(fromTerraform.sort((a, b) => String(a.name).localeCompare(String(b.name)))).toEqual(
       fromApp.sort((a, b) => a.name.localeCompare(b.name)),
     );

@@ -7,8 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { join } from "node:path";
-import { bootstrapDatabase } from "../../src/adapters/postgres/bootstrap.ts";
 import { PostgresBidArchive, postgresSettings } from "../../src/adapters/postgres/auctions.ts";
+import { bootstrapDatabase } from "../../src/adapters/postgres/bootstrap.ts";
 import { loadConfig } from "../../src/config.ts";
 import { APP } from "../../terraform/config.ts";
 import { APP_SCHEMA, APP_USER } from "../../terraform/constructs/database.ts";
@@ -37,7 +37,10 @@ function resolve(value: string, caFile = cluster.ca.certFile): string {
     .replace(`sslrootcert=${APP.rdsCaFile}`, `sslrootcert=${caFile}`);
 }
 
-const AWS = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" };
+const AWS = {
+  AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+  AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+};
 
 function archiverConfig(caFile?: string, host = "localhost") {
   return loadConfig({
@@ -89,7 +92,10 @@ describe("the archiver over TLS with IAM tokens", () => {
     Object.assign(process.env, AWS);
     // The bootstrap task: the master's URL and password, `shop db-bootstrap --user shop_app --iam`.
     const admin = loadConfig({
-      DATABASE_URL: resolve(bootstrapEnv.DATABASE_URL ?? "").replace("postgres://shop_admin@", `postgres://${ADMIN.user}:${ADMIN.password}@`),
+      DATABASE_URL: resolve(bootstrapEnv.DATABASE_URL ?? "").replace(
+        "postgres://shop_admin@",
+        `postgres://${ADMIN.user}:${ADMIN.password}@`,
+      ),
       DATABASE_SCHEMA: bootstrapEnv.DATABASE_SCHEMA,
     });
     const lines: string[] = [];
@@ -110,9 +116,19 @@ describe("the archiver over TLS with IAM tokens", () => {
   });
 
   test("the bootstrap made a least-privilege role: IAM only, may create tables in its schema and nothing else", () => {
-    expect(cluster.sql("shop", `SELECT rolsuper, rolcreaterole, rolcreatedb, rolcanlogin FROM pg_roles WHERE rolname = '${APP_USER}'`)).toBe("f|f|f|t\n");
+    expect(
+      cluster.sql(
+        "shop",
+        `SELECT rolsuper, rolcreaterole, rolcreatedb, rolcanlogin FROM pg_roles WHERE rolname = '${APP_USER}'`,
+      ),
+    ).toBe("f|f|f|t\n");
     expect(cluster.sql("shop", `SELECT pg_has_role('${APP_USER}', 'rds_iam', 'MEMBER')`)).toBe("t\n");
-    expect(cluster.sql("shop", `SELECT has_schema_privilege('${APP_USER}', '${APP_SCHEMA}', 'CREATE'), has_database_privilege('${APP_USER}', 'shop', 'CREATE')`)).toBe("t|f\n");
+    expect(
+      cluster.sql(
+        "shop",
+        `SELECT has_schema_privilege('${APP_USER}', '${APP_SCHEMA}', 'CREATE'), has_database_privilege('${APP_USER}', 'shop', 'CREATE')`,
+      ),
+    ).toBe("t|f\n");
   });
 
   test("connects with the token of the moment, migrates, stores and reads; a rotation is picked up at reconnect", async () => {
@@ -121,12 +137,20 @@ describe("the archiver over TLS with IAM tokens", () => {
     setSystemTime(new Date("2026-01-01T00:00:00Z"));
     const archive = new PostgresBidArchive(postgresSettings(archiverConfig()));
     // What the old settings did: one password captured at start, reused at every reconnect.
-    const fixed = new PostgresBidArchive({ ...postgresSettings(archiverConfig()), password: async () => first });
+    const fixed = new PostgresBidArchive({
+      ...postgresSettings(archiverConfig()),
+      password: async () => first,
+    });
     try {
       await archive.migrate();
       await archive.store([bid(1)]);
       expect(await archive.summary("tls-item")).toMatchObject({ current_bid: 1001, bid_count: 1 });
-      expect(cluster.sql("shop", `SELECT tableowner FROM pg_tables WHERE schemaname = '${APP_SCHEMA}' ORDER BY tablename`)).toBe(`${APP_USER}\n${APP_USER}\n${APP_USER}\n`);
+      expect(
+        cluster.sql(
+          "shop",
+          `SELECT tableowner FROM pg_tables WHERE schemaname = '${APP_SCHEMA}' ORDER BY tablename`,
+        ),
+      ).toBe(`${APP_USER}\n${APP_USER}\n${APP_USER}\n`);
       await fixed.ready?.();
 
       // Rotation: 15 minutes later the old token has expired on RDS; here the server stops accepting it
@@ -134,7 +158,10 @@ describe("the archiver over TLS with IAM tokens", () => {
       const second = await tokenAt(new Date("2026-01-01T00:15:00Z"));
       expect(second).not.toBe(first);
       cluster.sql("shop", `ALTER ROLE ${APP_USER} PASSWORD '${second}'`);
-      cluster.sql("shop", `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${APP_USER}'`);
+      cluster.sql(
+        "shop",
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${APP_USER}'`,
+      );
 
       // A batch on a session cut under it fails, and the archiver retries it: the retry opens a new
       // connection, which signs a new token.

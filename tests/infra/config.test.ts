@@ -93,14 +93,19 @@ describe("withOverrides: account-specific settings from the shell", () => {
   });
 
   test("empty values count as unset (GitHub expands a missing variable to an empty string)", () => {
-    expect(withOverrides(environments.prod, { SHOP_PROD_CERTIFICATE_ARN: "", SHOP_STATE_BUCKET: "" })).toEqual(
-      environments.prod,
-    );
+    expect(
+      withOverrides(environments.prod, { SHOP_PROD_CERTIFICATE_ARN: "", SHOP_STATE_BUCKET: "" }),
+    ).toEqual(environments.prod);
   });
 
   test("SHOP_VARS (GitHub's vars context as JSON) supplies SHOP_* settings; the shell's own win", () => {
     const settings = settingsFrom({
-      SHOP_VARS: JSON.stringify({ SHOP_STATE_BUCKET: "from-vars", SHOP_PROD_ALARM_EMAIL: "ops@example.com", OTHER: "x", SHOP_X: 1 }),
+      SHOP_VARS: JSON.stringify({
+        SHOP_STATE_BUCKET: "from-vars",
+        SHOP_PROD_ALARM_EMAIL: "ops@example.com",
+        OTHER: "x",
+        SHOP_X: 1,
+      }),
       SHOP_STATE_BUCKET: "from-shell",
       SHOP_PROD_CERTIFICATE_ARN: "",
       PATH: "/bin",

@@ -8,7 +8,13 @@ import {
   getToHaveResourceWithProperties,
   type TerraformConstructor,
 } from "cdktn/lib/testing/matchers";
-import { type EnvConfig, environments, TARGET_VERSIONS, validate, withOverrides } from "../../terraform/config.ts";
+import {
+  type EnvConfig,
+  environments,
+  TARGET_VERSIONS,
+  validate,
+  withOverrides,
+} from "../../terraform/config.ts";
 import { ShopStack } from "../../terraform/stack.ts";
 
 type Props = Record<string, unknown>;

@@ -158,11 +158,28 @@ export function startTlsCluster(): TlsCluster {
       "",
     ].join("\n"),
   );
-  if (user) for (const f of ["postgresql.auto.conf", "pg_hba.conf"]) Bun.spawnSync(["chown", user, join(data, f)]);
-  run(as([`${bin}/pg_ctl`, "-D", data, "-l", join(dir, "server.log"), "-w", "-t", "30", "start"]), { cwd: dir });
+  if (user)
+    for (const f of ["postgresql.auto.conf", "pg_hba.conf"]) Bun.spawnSync(["chown", user, join(data, f)]);
+  run(as([`${bin}/pg_ctl`, "-D", data, "-l", join(dir, "server.log"), "-w", "-t", "30", "start"]), {
+    cwd: dir,
+  });
 
   const sql = (database: string, statement: string) =>
-    run(["psql", "-h", dir, "-p", String(port), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-Atqc", statement]);
+    run([
+      "psql",
+      "-h",
+      dir,
+      "-p",
+      String(port),
+      "-U",
+      "postgres",
+      "-d",
+      database,
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-Atqc",
+      statement,
+    ]);
   sql(
     "postgres",
     `CREATE ROLE rds_iam NOLOGIN; CREATE ROLE ${ADMIN.user} LOGIN CREATEROLE PASSWORD '${ADMIN.password}';

@@ -16,6 +16,7 @@ import { NatGateway } from "@cdktn/provider-aws/lib/nat-gateway";
 import { SnsTopic } from "@cdktn/provider-aws/lib/sns-topic";
 import { SnsTopicSubscription } from "@cdktn/provider-aws/lib/sns-topic-subscription";
 import { SqsQueue } from "@cdktn/provider-aws/lib/sqs-queue";
+import { CAPACITY, DEFAULT_NOFILE, nofileLimit, UTILIZATION } from "../../terraform/capacity.ts";
 import {
   APP,
   albIdleTimeoutSeconds,
@@ -26,9 +27,15 @@ import {
   roleNeeds,
   TABLES,
 } from "../../terraform/config.ts";
+import { ALB_LOG_PREFIX } from "../../terraform/constructs/access-logs.ts";
+import { APP_USER } from "../../terraform/constructs/database.ts";
+import { BOOTSTRAP_REVISION } from "../../terraform/constructs/db-bootstrap.ts";
+import { GATEWAY_ENDPOINTS, INTERFACE_ENDPOINTS } from "../../terraform/constructs/network.ts";
+import { MANAGED_RULE_GROUPS } from "../../terraform/constructs/waf.ts";
 import { DEFAULT_REPOSITORY_ROOT, MAX_RECEIVE_COUNT } from "../../terraform/stack.ts";
 import {
   actionsOf,
+  configured,
   container,
   dev,
   envOf,
@@ -40,16 +47,9 @@ import {
   resourcesOf,
   secretsOf,
   synth,
-  type Tf,
   TEST_SETTINGS,
-  configured,
+  type Tf,
 } from "./helpers.ts";
-import { CAPACITY, DEFAULT_NOFILE, nofileLimit, UTILIZATION } from "../../terraform/capacity.ts";
-import { ALB_LOG_PREFIX } from "../../terraform/constructs/access-logs.ts";
-import { APP_USER } from "../../terraform/constructs/database.ts";
-import { BOOTSTRAP_REVISION } from "../../terraform/constructs/db-bootstrap.ts";
-import { GATEWAY_ENDPOINTS, INTERFACE_ENDPOINTS } from "../../terraform/constructs/network.ts";
-import { MANAGED_RULE_GROUPS } from "../../terraform/constructs/waf.ts";
 
 const d = dev();
 const p = prod();
@@ -83,28 +83,36 @@ describe.each(both)("%s: one ECS service per role", (env, s) => {
     expect(c.readonlyRootFilesystem).toBe(true);
   });
 
-  test.each([...ROLES])("%s is hardened: explicit non-root user, no capabilities, explicit nofile", (role) => {
-    const c = container(s.tf, role);
-    expect(c.user).toBe(APP.user);
-    expect(c.linuxParameters).toEqual({ capabilities: { drop: ["ALL"] } });
-    const nofile = role === "broadcaster" ? nofileLimit(CAPACITY.roles.broadcaster.connectionsPerTask) : DEFAULT_NOFILE;
-    expect(c.ulimits).toEqual([{ name: "nofile", softLimit: nofile, hardLimit: nofile }]);
-  });
+  test.each([...ROLES])(
+    "%s is hardened: explicit non-root user, no capabilities, explicit nofile",
+    (role) => {
+      const c = container(s.tf, role);
+      expect(c.user).toBe(APP.user);
+      expect(c.linuxParameters).toEqual({ capabilities: { drop: ["ALL"] } });
+      const nofile =
+        role === "broadcaster" ? nofileLimit(CAPACITY.roles.broadcaster.connectionsPerTask) : DEFAULT_NOFILE;
+      expect(c.ulimits).toEqual([{ name: "nofile", softLimit: nofile, hardLimit: nofile }]);
+    },
+  );
 
   test("architecture and capacity providers follow the environment", () => {
     const { fargate } = environments[env];
     for (const role of ROLES) {
       const task = resource(s.tf, "aws_ecs_task_definition", `service-${role}_task`).body;
-      expect(task.runtime_platform).toEqual({ operating_system_family: "LINUX", cpu_architecture: fargate.architecture });
+      expect(task.runtime_platform).toEqual({
+        operating_system_family: "LINUX",
+        cpu_architecture: fargate.architecture,
+      });
       const svc = resource(s.tf, "aws_ecs_service", `service-${role}_service`).body;
       expect(svc.launch_type).toBeUndefined();
-      const providers = (svc.capacity_provider_strategy as { capacity_provider: string }[]).map((x) => x.capacity_provider);
+      const providers = (svc.capacity_provider_strategy as { capacity_provider: string }[]).map(
+        (x) => x.capacity_provider,
+      );
       expect(providers.includes("FARGATE_SPOT")).toBe(fargate.spot.includes(role));
     }
-    expect(resource(s.tf, "aws_ecs_cluster_capacity_providers", "cluster_capacity").body.capacity_providers).toEqual([
-      "FARGATE",
-      "FARGATE_SPOT",
-    ]);
+    expect(
+      resource(s.tf, "aws_ecs_cluster_capacity_providers", "cluster_capacity").body.capacity_providers,
+    ).toEqual(["FARGATE", "FARGATE_SPOT"]);
   });
 
   test("every service sits in private subnets only", () => {
@@ -179,7 +187,9 @@ describe("ALB routing", () => {
 
   test("without a certificate: HTTP only, and only port 80 open", () => {
     expect(resources(d.tf, "aws_lb_listener")).toHaveLength(1);
-    const open = resources(d.tf, "aws_vpc_security_group_ingress_rule").filter(([, r]) => r.cidr_ipv4 === "0.0.0.0/0");
+    const open = resources(d.tf, "aws_vpc_security_group_ingress_rule").filter(
+      ([, r]) => r.cidr_ipv4 === "0.0.0.0/0",
+    );
     expect(open.map(([, r]) => r.from_port)).toEqual([80]);
   });
 
@@ -198,7 +208,9 @@ describe("ALB routing", () => {
         { type: "redirect", redirect: { port: "443", protocol: "HTTPS", status_code: "HTTP_301" } },
       ],
     });
-    const open = resources(s.tf, "aws_vpc_security_group_ingress_rule").filter(([, r]) => r.cidr_ipv4 === "0.0.0.0/0");
+    const open = resources(s.tf, "aws_vpc_security_group_ingress_rule").filter(
+      ([, r]) => r.cidr_ipv4 === "0.0.0.0/0",
+    );
     expect(open.map(([, r]) => r.from_port).sort()).toEqual([443, 80]);
     expect(s.tf.output.api_url?.value).toStartWith("https://");
     expect(s.tf.output.ws_url?.value).toStartWith("wss://");
@@ -211,7 +223,9 @@ describe.each(both)("%s: security groups", (_env, s) => {
 
   test("only the ALB is open to the internet, and only on 80/443", () => {
     const fromInternet = ingress.filter(
-      (r) => (r.cidr_ipv4 !== undefined && r.cidr_ipv4 !== environments[_env].vpcCidr) || r.cidr_ipv6 !== undefined,
+      (r) =>
+        (r.cidr_ipv4 !== undefined && r.cidr_ipv4 !== environments[_env].vpcCidr) ||
+        r.cidr_ipv6 !== undefined,
     );
     expect(fromInternet.length).toBeGreaterThan(0);
     for (const r of fromInternet) {
@@ -375,14 +389,20 @@ describe.each(both)("%s: IAM", (_env, s) => {
     const bootstrap = JSON.parse(
       resource(s.tf, "aws_iam_role_policy", "db-bootstrap_execution-policy").body.policy as string,
     ) as { Statement: PolicyStatement[] };
-    expect(bootstrap.Statement.filter((x) => x.Sid === "ReadSecrets").flatMap(resourcesOf)).toEqual([dbSecret]);
+    expect(bootstrap.Statement.filter((x) => x.Sid === "ReadSecrets").flatMap(resourcesOf)).toEqual([
+      dbSecret,
+    ]);
   });
 
   test("trust policies admit only ECS tasks (or flow log delivery) of this account", () => {
     for (const [id, r] of resources(s.tf, "aws_iam_role")) {
       const [st] = (JSON.parse(r.assume_role_policy as string) as { Statement: PolicyStatement[] }).Statement;
       expect(st).toMatchObject({
-        Principal: { Service: id.startsWith("network_flow-logs") ? "vpc-flow-logs.amazonaws.com" : "ecs-tasks.amazonaws.com" },
+        Principal: {
+          Service: id.startsWith("network_flow-logs")
+            ? "vpc-flow-logs.amazonaws.com"
+            : "ecs-tasks.amazonaws.com",
+        },
         Action: "sts:AssumeRole",
       });
       expect(JSON.stringify(st?.Condition)).toContain("aws:SourceAccount");
@@ -426,7 +446,9 @@ describe.each(both)("%s: environment and secrets wired from resources", (_env, s
     );
     expect(envOf(c).DATABASE_AUTH).toBe("iam");
     expect(secretsOf(c).PGPASSWORD).toBeUndefined();
-    expect(resource(s.tf, "aws_db_instance", "database_postgres").body.iam_database_authentication_enabled).toBe(true);
+    expect(
+      resource(s.tf, "aws_db_instance", "database_postgres").body.iam_database_authentication_enabled,
+    ).toBe(true);
     expect(secretsOf(c).REDIS_PASSWORD).toMatch(
       /^\$\{aws_secretsmanager_secret\.redis-auth-token_secret_[^}]+\.arn\}$/,
     );
@@ -502,7 +524,9 @@ describe.each(both)("%s: encryption and data protection", (env, s) => {
     const stored = Object.entries(s.tf.ephemeral.aws_secretsmanager_secret_version ?? {});
     expect(stored).toHaveLength(1);
     const [storedId, storedBody] = stored[0] as [string, Record<string, unknown>];
-    expect(redis.auth_token_wo).toBe(`\${ephemeral.aws_secretsmanager_secret_version.${storedId}.secret_string}`);
+    expect(redis.auth_token_wo).toBe(
+      `\${ephemeral.aws_secretsmanager_secret_version.${storedId}.secret_string}`,
+    );
     const written = resource(s.tf, "aws_secretsmanager_secret_version", "redis-auth-token_value").id;
     expect(storedBody.version_id).toBe(ref("aws_secretsmanager_secret_version", written, "version_id"));
     for (const [, v] of resources(s.tf, "aws_secretsmanager_secret_version")) {
@@ -667,7 +691,12 @@ describe("environments differ where they should", () => {
         use_lockfile: true,
       },
     });
-    const locked = synth(configured({ ...environments.dev, state: { ...environments.dev.state, lock: { kind: "dynamodb", table: "locks" } } }));
+    const locked = synth(
+      configured({
+        ...environments.dev,
+        state: { ...environments.dev.state, lock: { kind: "dynamodb", table: "locks" } },
+      }),
+    );
     expect(locked.tf.terraform.backend).toMatchObject({ s3: { dynamodb_table: "locks" } });
     expect(d.tf.terraform.required_version).toBe(">= 1.11.0");
   });
@@ -730,27 +759,35 @@ describe("observability", () => {
 });
 
 describe("outputs", () => {
-  test.each(both)("%s exposes URLs, the repository, the cluster and every service and task definition", (env, s) => {
-    const lb = resource(s.tf, "aws_lb", "alb").id;
-    const tls = env === "prod";
-    expect(s.tf.output.api_url?.value).toBe(`${tls ? "https" : "http"}://${ref("aws_lb", lb, "dns_name")}`);
-    expect(s.tf.output.ws_url?.value).toBe(`${tls ? "wss" : "ws"}://${ref("aws_lb", lb, "dns_name")}/ws/items`);
-    for (const role of ROLES) {
-      const task = resource(s.tf, "aws_ecs_task_definition", `service-${role}_task`).id;
-      expect((s.tf.output.task_definition_arns?.value as Record<string, string>)[role]).toBe(
-        ref("aws_ecs_task_definition", task, "arn"),
+  test.each(both)(
+    "%s exposes URLs, the repository, the cluster and every service and task definition",
+    (env, s) => {
+      const lb = resource(s.tf, "aws_lb", "alb").id;
+      const tls = env === "prod";
+      expect(s.tf.output.api_url?.value).toBe(`${tls ? "https" : "http"}://${ref("aws_lb", lb, "dns_name")}`);
+      expect(s.tf.output.ws_url?.value).toBe(
+        `${tls ? "wss" : "ws"}://${ref("aws_lb", lb, "dns_name")}/ws/items`,
       );
-    }
-    expect(s.tf.output.admin_token_secret_arn?.value).toBe(
-      ref("aws_secretsmanager_secret", resource(s.tf, "aws_secretsmanager_secret", "admin-token_secret").id, "arn"),
-    );
-    expect(s.tf.output.ecr_repository_url?.value).toMatch(
-      /^\$\{aws_ecr_repository\.[^}]+\.repository_url\}$/,
-    );
-    expect(s.tf.output.cluster_name?.value).toMatch(/^\$\{aws_ecs_cluster\.[^}]+\.name\}$/);
-    expect(Object.keys(s.tf.output.service_names?.value as object).sort()).toEqual([...ROLES].sort());
-    expect(s.tf.variable.image_tag).toMatchObject({ type: "string" });
-  });
+      for (const role of ROLES) {
+        const task = resource(s.tf, "aws_ecs_task_definition", `service-${role}_task`).id;
+        const arns = (s.tf.output.task_definition_arns?.value ?? {}) as Record<string, string>;
+        expect(arns[role]).toBe(ref("aws_ecs_task_definition", task, "arn"));
+      }
+      expect(s.tf.output.admin_token_secret_arn?.value).toBe(
+        ref(
+          "aws_secretsmanager_secret",
+          resource(s.tf, "aws_secretsmanager_secret", "admin-token_secret").id,
+          "arn",
+        ),
+      );
+      expect(s.tf.output.ecr_repository_url?.value).toMatch(
+        /^\$\{aws_ecr_repository\.[^}]+\.repository_url\}$/,
+      );
+      expect(s.tf.output.cluster_name?.value).toMatch(/^\$\{aws_ecs_cluster\.[^}]+\.name\}$/);
+      expect(Object.keys(s.tf.output.service_names?.value as object).sort()).toEqual([...ROLES].sort());
+      expect(s.tf.variable.image_tag).toMatchObject({ type: "string" });
+    },
+  );
 });
 
 describe.each(both)("%s: private paths to AWS APIs", (env, s) => {
@@ -763,13 +800,15 @@ describe.each(both)("%s: private paths to AWS APIs", (env, s) => {
     for (const name of GATEWAY_ENDPOINTS) {
       const e = endpoints.find((x) => x.service_name === `com.amazonaws.us-west-2.${name}`);
       expect(e).toMatchObject({ vpc_endpoint_type: "Gateway" });
-      expect((e?.route_table_ids as string[]).sort()).toEqual([...privateRts].sort());
+      expect(((e?.route_table_ids ?? []) as string[]).sort()).toEqual([...privateRts].sort());
     }
   });
 
   test("interface endpoints for ECR, logs, Secrets Manager and SQS where configured", () => {
     const iface = endpoints.filter((e) => e.vpc_endpoint_type === "Interface");
-    const want = environments[env].interfaceEndpoints ? INTERFACE_ENDPOINTS.map((n) => `com.amazonaws.us-west-2.${n}`) : [];
+    const want = environments[env].interfaceEndpoints
+      ? INTERFACE_ENDPOINTS.map((n) => `com.amazonaws.us-west-2.${n}`)
+      : [];
     expect(iface.map((e) => e.service_name).sort()).toEqual([...want].sort());
     for (const e of iface) expect(e.private_dns_enabled).toBe(true);
   });
@@ -789,7 +828,9 @@ describe("prod edge: access logs, flow logs, WAF", () => {
       ignore_public_acls: true,
       restrict_public_buckets: true,
     });
-    const policy = JSON.parse(resource(p.tf, "aws_s3_bucket_policy", "access-logs_policy").body.policy as string) as {
+    const policy = JSON.parse(
+      resource(p.tf, "aws_s3_bucket_policy", "access-logs_policy").body.policy as string,
+    ) as {
       Statement: PolicyStatement[];
     };
     expect(policy.Statement.map((x) => [x.Sid, x.Effect])).toEqual([
@@ -833,7 +874,11 @@ describe.each(both)("%s: TLS only on every queue, topic and bucket", (_env, s) =
     expect(docs).toHaveLength(3);
     for (const doc of docs) {
       expect(doc.Statement).toContainEqual(
-        expect.objectContaining({ Sid: "TlsOnly", Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        expect.objectContaining({
+          Sid: "TlsOnly",
+          Effect: "Deny",
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        }),
       );
     }
     const dlq = resource(s.tf, "aws_sqs_queue", "messaging_orders-dlq").id;
@@ -848,7 +893,11 @@ describe.each(both)("%s: health alarms", (env, s) => {
   const named = (suffix: string) => alarms.find((a) => a.alarm_name === `shop-${env}-${suffix}`);
 
   test("unhealthy hosts per target group and running < desired per service", () => {
-    for (const role of WEB) expect(named(`${role}-unhealthy-hosts`)).toMatchObject({ metric_name: "UnHealthyHostCount", threshold: 0 });
+    for (const role of WEB)
+      expect(named(`${role}-unhealthy-hosts`)).toMatchObject({
+        metric_name: "UnHealthyHostCount",
+        threshold: 0,
+      });
     for (const role of ROLES) {
       const a = named(`${role}-running-below-desired`);
       const queries = a?.metric_query as { id: string; expression?: string }[];
@@ -863,7 +912,9 @@ describe.each(both)("%s: health alarms", (env, s) => {
       threshold: environments[env].database.allocatedGb * 1e9 * 0.1,
     });
     const nodes = 1 + environments[env].cache.replicas;
-    expect(alarms.filter((a) => String(a.alarm_name).match(/redis-\d{3}-(cpu|memory)$/))).toHaveLength(nodes * 2);
+    expect(alarms.filter((a) => String(a.alarm_name).match(/redis-\d{3}-(cpu|memory)$/))).toHaveLength(
+      nodes * 2,
+    );
     expect(named("redis-001-memory")?.dimensions).toEqual({ CacheClusterId: `shop-${env}-redis-001` });
   });
 });
@@ -872,13 +923,23 @@ describe.each(both)("%s: the database role exists before the archiver starts", (
   test("a one-off bootstrap task, run by Terraform, gates the archiver's service", () => {
     const run = resource(s.tf, "terraform_data", "db-bootstrap_run");
     const db = resource(s.tf, "aws_db_instance", "database_postgres").id;
-    expect(run.body.triggers_replace).toEqual({ database: ref("aws_db_instance", db, "resource_id"), revision: BOOTSTRAP_REVISION });
-    const [exec] = run.body.provisioner as { "local-exec": { command: string; working_dir: string; environment: Record<string, string> } }[];
+    expect(run.body.triggers_replace).toEqual({
+      database: ref("aws_db_instance", db, "resource_id"),
+      revision: BOOTSTRAP_REVISION,
+    });
+    const [exec] = run.body.provisioner as {
+      "local-exec": { command: string; working_dir: string; environment: Record<string, string> };
+    }[];
     expect(exec?.["local-exec"].command).toBe("bun scripts/deploy/db-bootstrap.ts");
     expect(exec?.["local-exec"].working_dir).toBe(DEFAULT_REPOSITORY_ROOT);
-    expect(Object.keys(exec?.["local-exec"].environment ?? {}).sort()).toEqual(
-      ["AWS_REGION", "CLUSTER", "LOG_GROUP", "SECURITY_GROUP", "SUBNETS", "TASK_DEFINITION"],
-    );
+    expect(Object.keys(exec?.["local-exec"].environment ?? {}).sort()).toEqual([
+      "AWS_REGION",
+      "CLUSTER",
+      "LOG_GROUP",
+      "SECURITY_GROUP",
+      "SUBNETS",
+      "TASK_DEFINITION",
+    ]);
     const archiver = resource(s.tf, "aws_ecs_service", "service-archiver_service").body;
     expect(archiver.depends_on).toContain(`terraform_data.${run.id}`);
     for (const role of ROLES.filter((r) => r !== "archiver")) {
@@ -890,8 +951,10 @@ describe.each(both)("%s: the database role exists before the archiver starts", (
 
 describe("autoscaling targets come from measured capacity", () => {
   const target = (tf: Tf, role: Role) =>
-    (resource(tf, "aws_appautoscaling_policy", `service-${role}_scaling-policy`).body
-      .target_tracking_scaling_policy_configuration as { target_value: number }).target_value;
+    (
+      resource(tf, "aws_appautoscaling_policy", `service-${role}_scaling-policy`).body
+        .target_tracking_scaling_policy_configuration as { target_value: number }
+    ).target_value;
 
   test.each(both)("%s: requests per minute = req/s per vCPU × usable vCPUs × utilization × 60", (env, s) => {
     for (const role of ["api", "bidder"] as const) {

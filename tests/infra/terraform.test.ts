@@ -58,7 +58,12 @@ describe("bun run infra:synth", () => {
             terraform: { backend: { s3: { bucket: string } } };
           })
         : undefined;
-    const result = { exitCode: run.exitCode, stderr: run.stderr.toString(), dev: read("dev"), prod: read("prod") };
+    const result = {
+      exitCode: run.exitCode,
+      stderr: run.stderr.toString(),
+      dev: read("dev"),
+      prod: read("prod"),
+    };
     rmSync(dir, { recursive: true, force: true });
     return result;
   };
@@ -67,7 +72,9 @@ describe("bun run infra:synth", () => {
     const run = synthWith({ ...TEST_SETTINGS, SHOP_STATE_BUCKET: "acme-tfstate" });
     expect(run.exitCode).toBe(0);
     expect(run.prod?.terraform.backend.s3.bucket).toBe("acme-tfstate");
-    const viaVars = synthWith({ SHOP_VARS: JSON.stringify({ ...TEST_SETTINGS, SHOP_PROD_STATE_BUCKET: "acme-prod" }) });
+    const viaVars = synthWith({
+      SHOP_VARS: JSON.stringify({ ...TEST_SETTINGS, SHOP_PROD_STATE_BUCKET: "acme-prod" }),
+    });
     expect(viaVars.exitCode).toBe(0);
     expect(viaVars.prod?.terraform.backend.s3.bucket).toBe("acme-prod");
     expect(viaVars.dev?.terraform.backend.s3.bucket).toBe(TEST_SETTINGS.SHOP_STATE_BUCKET);
@@ -185,24 +192,51 @@ describe("terraform validate and plan (the terraform CLI: on every machine and i
       .toString()
       .split("\n")
       .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l) as { type: string; change?: { resource: { addr: string } }; diagnostic?: { severity: string; summary: string; detail?: string; address?: string } });
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            type: string;
+            change?: { resource: { addr: string } };
+            diagnostic?: { severity: string; summary: string; detail?: string; address?: string };
+          },
+      );
     const errors = messages.filter((m) => m.diagnostic?.severity === "error").map((m) => m.diagnostic);
-    const planned = messages.filter((m) => m.type === "planned_change").map((m) => m.change?.resource.addr ?? "");
+    const planned = messages
+      .filter((m) => m.type === "planned_change")
+      .map((m) => m.change?.resource.addr ?? "");
     expect(plan.exitCode).toBe(1);
     // Every error is a refused connection to the fake endpoint, at a data source or an ephemeral resource.
     expect(errors.length).toBeGreaterThan(0);
     for (const e of errors) {
-      expect({ at: e?.address, refused: `${e?.summary} ${e?.detail}`.includes(`${endpoint.slice(7)}: connect: connection refused`) }).toEqual({
+      expect({
+        at: e?.address,
+        refused: `${e?.summary} ${e?.detail}`.includes(`${endpoint.slice(7)}: connect: connection refused`),
+      }).toEqual({
         at: e?.address,
         refused: true,
       });
       expect(e?.address).toMatch(/^(data|ephemeral)\./);
     }
     // Everything that does not wait on those reads was planned, across the stack's constructs.
-    const managed = Object.entries(config.resource).flatMap(([type, byId]) => Object.keys(byId).map((id) => `${type}.${id}`));
+    const managed = Object.entries(config.resource).flatMap(([type, byId]) =>
+      Object.keys(byId).map((id) => `${type}.${id}`),
+    );
     expect(planned.every((a) => managed.includes(a))).toBe(true);
-    for (const type of ["aws_vpc", "aws_ecr_repository", "aws_dynamodb_table", "aws_sqs_queue", "aws_sns_topic_policy", "aws_security_group", "aws_lb_target_group", "aws_cloudwatch_metric_alarm", "aws_vpc_endpoint"]) {
-      expect({ type, planned: planned.some((a) => a.startsWith(`${type}.`)) }).toEqual({ type, planned: true });
+    for (const type of [
+      "aws_vpc",
+      "aws_ecr_repository",
+      "aws_dynamodb_table",
+      "aws_sqs_queue",
+      "aws_sns_topic_policy",
+      "aws_security_group",
+      "aws_lb_target_group",
+      "aws_cloudwatch_metric_alarm",
+      "aws_vpc_endpoint",
+    ]) {
+      expect({ type, planned: planned.some((a) => a.startsWith(`${type}.`)) }).toEqual({
+        type,
+        planned: true,
+      });
     }
     expect(planned.length).toBeGreaterThan(managed.length / 3);
   });

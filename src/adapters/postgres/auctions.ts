@@ -4,8 +4,8 @@
  * current_bid only ever rises.
  */
 import pg from "pg";
-import type { BidArchive, BidEvent, NewItem, StreamEvent } from "../../domain/auctions.ts";
 import type { Config } from "../../config.ts";
+import type { BidArchive, BidEvent, NewItem, StreamEvent } from "../../domain/auctions.ts";
 import { connectionConfig, type PasswordSource, passwordSource } from "./connection.ts";
 
 /** Applied in order, each once, recorded in schema_migrations. Never edit a shipped entry: add one. */
@@ -95,7 +95,9 @@ export class PostgresBidArchive implements BidArchive {
       ]);
       // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists, which the
       // least-privilege role (see bootstrap.ts) does not have: create only what is missing.
-      const schema = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [this.settings.schema]);
+      const schema = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [
+        this.settings.schema,
+      ]);
       if (schema.rowCount === 0) await client.query(`CREATE SCHEMA ${this.settings.schema}`);
       await client.query(
         `CREATE TABLE IF NOT EXISTS schema_migrations (
