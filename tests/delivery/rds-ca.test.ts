@@ -53,7 +53,9 @@ describe("scripts/rds-ca-bundle.ts", () => {
       const other = readFileSync(makeCa(dir, "not-rds").certFile, "utf8");
       const first = certs[0]?.toString() ?? "";
       const input = [first, other, first].join("\n");
-      expect(rdsCas(input, new Date()).map((c) => c.fingerprint256)).toEqual([certs[0]?.fingerprint256 ?? "missing"]);
+      expect(rdsCas(input, new Date()).map((c) => c.fingerprint256)).toEqual([
+        certs[0]?.fingerprint256 ?? "missing",
+      ]);
       expect(rdsCas(first, new Date("2200-01-01T00:00:00Z"))).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
