@@ -263,6 +263,7 @@ export class ShopStack extends TerraformStack {
         appSchema: APP_SCHEMA,
       },
       repositoryRoot: options.repositoryRoot ?? DEFAULT_REPOSITORY_ROOT,
+      networkReady: network.egress,
     });
     database.allowFrom("db-bootstrap", bootstrap.task.securityGroupId);
 

@@ -1,7 +1,7 @@
 import { CloudwatchLogGroup } from "@cdktn/provider-aws/lib/cloudwatch-log-group";
 import { IamRole } from "@cdktn/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktn/provider-aws/lib/iam-role-policy";
-import { DataResource } from "cdktn";
+import { DataResource, type ITerraformDependable } from "cdktn";
 import { Construct } from "constructs";
 import { ecsTrustPolicy, executionStatements, policy } from "./iam.ts";
 import { allowEgress, hardenedTask, type TaskRef } from "./task.ts";
@@ -31,6 +31,8 @@ export interface DbBootstrapProps {
   };
   /** Path from the synthesized stack's directory to the repository root, where scripts/ lives. */
   repositoryRoot: string;
+  /** The task pulls its image and writes logs from a private subnet: routes and endpoints first. */
+  networkReady: ITerraformDependable[];
 }
 
 /**
@@ -95,6 +97,7 @@ export class DbBootstrap extends Construct {
     allowEgress(this, this.task, "postgres", props.database.securityGroupId, props.database.port);
 
     this.ready = new DataResource(this, "run", {
+      dependsOn: props.networkReady,
       triggersReplace: { database: props.database.resourceId, revision: BOOTSTRAP_REVISION },
       provisioners: [
         {

@@ -15,7 +15,7 @@ import { Subnet } from "@cdktn/provider-aws/lib/subnet";
 import { Vpc } from "@cdktn/provider-aws/lib/vpc";
 import { VpcEndpoint } from "@cdktn/provider-aws/lib/vpc-endpoint";
 import { VpcSecurityGroupIngressRule } from "@cdktn/provider-aws/lib/vpc-security-group-ingress-rule";
-import { Fn } from "cdktn";
+import { Fn, type ITerraformDependable } from "cdktn";
 import { Construct } from "constructs";
 
 export interface NetworkProps {
@@ -47,6 +47,8 @@ export class Network extends Construct {
   readonly vpcId: string;
   readonly publicSubnetIds: string[];
   readonly privateSubnetIds: string[];
+  /** What a task in a private subnet needs to reach ECR, Logs and Secrets Manager: routes and endpoints. */
+  readonly egress: ITerraformDependable[] = [];
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
@@ -110,12 +112,14 @@ export class Network extends Construct {
       });
       const nat = nats[i % natCount];
       if (!nat) throw new Error("unreachable: natCount >= 1");
-      new Route(this, `private-default-${i}`, {
-        routeTableId: rt.id,
-        destinationCidrBlock: "0.0.0.0/0",
-        natGatewayId: nat.id,
-      });
-      new RouteTableAssociation(this, `private-rta-${i}`, { subnetId: s.id, routeTableId: rt.id });
+      this.egress.push(
+        new Route(this, `private-default-${i}`, {
+          routeTableId: rt.id,
+          destinationCidrBlock: "0.0.0.0/0",
+          natGatewayId: nat.id,
+        }),
+        new RouteTableAssociation(this, `private-rta-${i}`, { subnetId: s.id, routeTableId: rt.id }),
+      );
       return rt;
     });
 
@@ -124,13 +128,14 @@ export class Network extends Construct {
 
     const service = (name: string) => `com.amazonaws.${props.region}.${name}`;
     for (const name of GATEWAY_ENDPOINTS) {
-      new VpcEndpoint(this, `endpoint-${name}`, {
+      const endpoint = new VpcEndpoint(this, `endpoint-${name}`, {
         vpcId: vpc.id,
         serviceName: service(name),
         vpcEndpointType: "Gateway",
         routeTableIds: privateRouteTables.map((rt) => rt.id),
         tags: { Name: `${prefix}-${name}` },
       });
+      this.egress.push(endpoint);
     }
     if (props.interfaceEndpoints) {
       const sg = new SecurityGroup(this, "endpoints-sg", {
@@ -148,7 +153,7 @@ export class Network extends Construct {
         description: "HTTPS from the VPC",
       });
       for (const name of INTERFACE_ENDPOINTS) {
-        new VpcEndpoint(this, `endpoint-${name.replace(".", "-")}`, {
+        const endpoint = new VpcEndpoint(this, `endpoint-${name.replace(".", "-")}`, {
           vpcId: vpc.id,
           serviceName: service(name),
           vpcEndpointType: "Interface",
@@ -157,6 +162,7 @@ export class Network extends Construct {
           securityGroupIds: [sg.id],
           tags: { Name: `${prefix}-${name}` },
         });
+        this.egress.push(endpoint);
       }
     }
     if (props.flowLogRetentionDays !== undefined) this.flowLogs(vpc.id, props);

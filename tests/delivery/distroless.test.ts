@@ -139,9 +139,13 @@ async function finished(proc: ReturnType<typeof sandbox>) {
   return { code, stdout, stderr };
 }
 
+/** A /proc file of a process that is not ours (read through sudo where the tests do not run as root). */
+const readProc = (path: string) =>
+  SUDO.length === 0 ? readFileSync(path, "utf8") : Bun.spawnSync([...SUDO, "cat", path]).stdout.toString();
+
 /** The host PID of the process `unshare --fork` started (it exec'd into the binary). */
 function child(pid: number): number | undefined {
-  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
+  const children = readProc(`/proc/${pid}/task/${pid}/children`).trim();
   return children ? Number(children.split(" ")[0]) : undefined;
 }
 
@@ -188,7 +192,7 @@ describe("the binary in a distroless-like root", () => {
       expect((await fetch(`${base}/health`)).status).toBe(200);
 
       const pid = child(server.pid) ?? 0;
-      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      const status = readProc(`/proc/${pid}/status`);
       expect(status).toMatch(new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, "m"));
       for (const set of ["CapInh", "CapPrm", "CapEff", "CapAmb"])
         expect(status).toMatch(new RegExp(`^${set}:\\s+0+$`, "m"));
@@ -197,7 +201,7 @@ describe("the binary in a distroless-like root", () => {
       expect(bounding & ~((1n << 6n) | (1n << 7n) | (1n << 18n))).toBe(0n);
       expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
       expect(status).toMatch(/^NSpid:\s+\d+\s+1$/m);
-      const rootMount = readFileSync(`/proc/${pid}/mountinfo`, "utf8")
+      const rootMount = readProc(`/proc/${pid}/mountinfo`)
         .split("\n")
         .find((l) => l.split(" ")[4] === "/");
       expect(rootMount?.split(" ")[5]?.split(",")).toContain("ro");
