@@ -942,7 +942,9 @@ describe.each(both)("%s: the database role exists before the archiver starts", (
     ]);
     // It pulls its image from a private subnet: the NAT routes and the endpoints exist before it runs.
     const after = run.body.depends_on as string[];
-    for (const [id] of resources(s.tf, "aws_route").filter(([id]) => id.startsWith("network_private-default"))) {
+    for (const [id] of resources(s.tf, "aws_route").filter(([id]) =>
+      id.startsWith("network_private-default"),
+    )) {
       expect(after).toContain(`aws_route.${id}`);
     }
     for (const [id] of resources(s.tf, "aws_vpc_endpoint")) expect(after).toContain(`aws_vpc_endpoint.${id}`);
