@@ -9,7 +9,7 @@
  * from SHOP_* variables (see ACCOUNT_SETTINGS); a configuration that would deploy wrongly is refused.
  */
 import { copyFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { App } from "cdktn";
 import { environments, settingsFrom, TARGET_VERSIONS, validate, withOverrides } from "./config.ts";
 import { ShopStack } from "./stack.ts";
@@ -32,7 +32,11 @@ if (problems.length > 0) {
 }
 const outdir = process.env.CDKTF_OUTDIR ?? join(import.meta.dirname, "cdktf.out");
 const app = new App({ outdir, context: { targetVersions: TARGET_VERSIONS } });
-for (const env of configs) new ShopStack(app, env);
+// The database bootstrap's local-exec runs scripts/ from the repository root, wherever the stacks are written.
+const repositoryRoot = join(import.meta.dirname, "..");
+for (const env of configs) {
+  new ShopStack(app, env, { repositoryRoot: relative(join(outdir, "stacks", env.name), repositoryRoot) });
+}
 app.synth();
 for (const env of configs) {
   copyFileSync(

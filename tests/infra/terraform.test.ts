@@ -32,6 +32,17 @@ describe("bun run infra:synth", () => {
     }
   });
 
+  test("the bootstrap's local-exec finds scripts/ from wherever the stack is written", () => {
+    const tf = JSON.parse(readFileSync(synthesized("dev"), "utf8")) as {
+      resource: {
+        terraform_data: Record<string, { provisioner: { "local-exec": { working_dir: string } }[] }>;
+      };
+    };
+    const [run] = Object.values(tf.resource.terraform_data);
+    const dir = run?.provisioner[0]?.["local-exec"].working_dir ?? "";
+    expect(existsSync(join(outdir, "stacks", "dev", dir, "scripts", "deploy", "db-bootstrap.ts"))).toBe(true);
+  });
+
   test("each stack gets its committed provider lock file", () => {
     for (const env of ["dev", "prod"]) {
       expect(readFileSync(join(outdir, "stacks", env, ".terraform.lock.hcl"), "utf8")).toBe(
