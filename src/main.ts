@@ -4,8 +4,8 @@ import { type Command, parseArgs, USAGE, UsageError } from "./cli/args.ts";
 import { MigrateRefused, migrate } from "./cli/migrate.ts";
 import { seed } from "./cli/seed.ts";
 import { ConfigError, describeConfig, loadConfig } from "./config.ts";
-import { ModuleError, resolveOrder } from "./modules/graph.ts";
-import { moduleTable, ROLES } from "./modules/registry.ts";
+import { describeRoles } from "./modules/deps.ts";
+import { ModuleError } from "./modules/graph.ts";
 import { exit, onShutdownSignal } from "./runtime.ts";
 import { startShop } from "./shop.ts";
 import { versionLine } from "./version.ts";
@@ -23,14 +23,7 @@ async function healthcheck(url: string | undefined): Promise<number> {
   }
 }
 
-function listRoles(): string {
-  const table = moduleTable({ env: {} });
-  return ROLES.map((role) => {
-    const modules = resolveOrder(table, [role]).filter((m) => table[m].init !== undefined);
-    return `${role.padEnd(12)} ${modules.join(", ")}`;
-  }).join("\n");
-}
-
+/** Printed from the dependency map itself, as docs/architecture.md is. */
 async function run(command: Command): Promise<number> {
   switch (command.kind) {
     case "help":
@@ -40,7 +33,7 @@ async function run(command: Command): Promise<number> {
       console.log(versionLine());
       return 0;
     case "list-roles":
-      console.log(listRoles());
+      console.log(describeRoles());
       return 0;
     case "config":
       loadConfig(env);

@@ -4,6 +4,7 @@
  */
 
 import { TABLES as APP_TABLES, type TableDef } from "../src/adapters/dynamodb/tables.ts";
+import { ROLES as APP_ROLES, type Role as AppRole, resourcesOf } from "../src/modules/deps.ts";
 import { CAPACITY, requestsPerMinuteTarget } from "./capacity.ts";
 import cdktf from "./cdktf.json" with { type: "json" };
 
@@ -14,8 +15,9 @@ import cdktf from "./cdktf.json" with { type: "json" };
 export const TARGET_VERSIONS = cdktf.targetVersions;
 export const REQUIRED_TERRAFORM = ">= 1.11.0";
 
-export const ROLES = ["api", "processor", "bidder", "broadcaster", "archiver"] as const;
-export type Role = (typeof ROLES)[number];
+/** The app's roles, each its own service; `all` (every role in one process) is for running locally. */
+export type Role = Exclude<AppRole, "all">;
+export const ROLES: readonly Role[] = APP_ROLES.filter((r): r is Role => r !== "all");
 
 /** The app's DynamoDB tables (src/adapters/dynamodb/tables.ts), named after their variable: ORDERS_TABLE → orders. */
 export type TableVariable = TableDef["env"];
@@ -71,43 +73,26 @@ export interface RoleNeeds {
   scaling: Scaling;
 }
 
+/** What only the deployment decides per role: how the ALB reaches it and what it scales on. */
+type Placement = Pick<RoleNeeds, "routes" | "scaling">;
+
 /**
- * Which role needs what. The IAM policies, security-group rules, environment variables and secrets of each
- * service are all derived from this table, so granting a role something is a one-line change here.
+ * Which role needs what. The resources (tables, Redis, PostgreSQL, topic, queue, admin token) are the app's
+ * own answer, `resourcesOf(role)` over its module graph (src/modules/deps.ts): what the running process uses
+ * is exactly what the task is granted and configured with. Routes and scaling are the deployment's. IAM
+ * policies, security-group rules, environment variables and secrets are all derived from this table.
  */
 export function roleNeeds(env: EnvConfig): Record<Role, RoleNeeds> {
-  return {
+  const placement: Record<Role, Placement> = {
     api: {
-      tables: TABLES,
-      redis: true,
-      postgres: false,
-      publishOrders: true,
-      consumeOrders: false,
-      adminToken: true,
       routes: "default",
       scaling: {
         kind: "requests",
         targetPerTask: requestsPerMinuteTarget(CAPACITY.roles.api, env.roles.api.cpu),
       },
     },
-    processor: {
-      // What the order worker and the payment ledger touch; carts belong to the api's checkout.
-      tables: ["orders", "inventory", "idempotency"],
-      redis: false,
-      postgres: false,
-      publishOrders: false,
-      consumeOrders: true,
-      adminToken: false,
-      routes: "none",
-      scaling: { kind: "backlog", targetPerTask: backlogPerTask(env) },
-    },
+    processor: { routes: "none", scaling: { kind: "backlog", targetPerTask: backlogPerTask(env) } },
     bidder: {
-      tables: [],
-      redis: true,
-      postgres: false,
-      publishOrders: false,
-      consumeOrders: false,
-      adminToken: true,
       routes: ["/api/v1/items*"],
       scaling: {
         kind: "requests",
@@ -115,27 +100,21 @@ export function roleNeeds(env: EnvConfig): Record<Role, RoleNeeds> {
       },
     },
     broadcaster: {
-      tables: [],
-      redis: true,
-      postgres: false,
-      publishOrders: false,
-      consumeOrders: false,
-      adminToken: false,
       routes: ["/ws/*", "/auctions/*"],
       scaling: { kind: "cpu", targetPercent: env.scaling.broadcasterCpuPercent },
     },
     archiver: {
-      tables: [],
-      redis: true,
-      postgres: true,
-      publishOrders: false,
-      consumeOrders: false,
-      adminToken: false,
       routes: "none",
       // One consumer group member keeps up with the target rate; more would only contend on the stream.
       scaling: { kind: "fixed" },
     },
   };
+  const needs = {} as Record<Role, RoleNeeds>;
+  for (const role of ROLES) {
+    const { tables, ...uses } = resourcesOf(role);
+    needs[role] = { ...uses, tables: tables.map(tableName), ...placement[role] };
+  }
+  return needs;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ROLES, type Role } from "../modules/registry.ts";
+import { ROLES, type Role } from "../modules/deps.ts";
 
 export type Command =
   | { kind: "run"; roles: Role[] }

@@ -1,4 +1,21 @@
 /** Small JSON helpers for contract tests. */
+
+/**
+ * Every error body these helpers see keeps the one rule of the contract: `details`, when present, is a
+ * string; machine-readable facts are in the `data` object. A violation fails the test that made the call.
+ */
+function checked(status: number, body: unknown): { status: number; body: unknown } {
+  if (status >= 400 && typeof body === "object" && body !== null) {
+    const { details, data } = body as { details?: unknown; data?: unknown };
+    if (details !== undefined && typeof details !== "string") {
+      throw new Error(`error body with non-string details: ${JSON.stringify(body)}`);
+    }
+    if (data !== undefined && (typeof data !== "object" || data === null || Array.isArray(data))) {
+      throw new Error(`error body whose data is not an object: ${JSON.stringify(body)}`);
+    }
+  }
+  return { status, body };
+}
 export async function post(
   url: string,
   body: unknown,
@@ -10,7 +27,7 @@ export async function post(
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  return checked(res.status, text ? JSON.parse(text) : undefined);
 }
 
 export async function put(url: string, body: unknown, headers: Record<string, string> = {}) {
@@ -20,13 +37,13 @@ export async function put(url: string, body: unknown, headers: Record<string, st
     body: JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  return checked(res.status, text ? JSON.parse(text) : undefined);
 }
 
 export async function get(url: string): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url);
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  return checked(res.status, text ? JSON.parse(text) : undefined);
 }
 
 /** Polls `check` until it returns a value other than undefined, or throws after `timeoutMs`. */

@@ -48,7 +48,8 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
 export interface PostgresSettings {
   url: string;
   schema: string;
-  poolSize: number;
+  /** Default 4: the archiver writes one batch at a time; the rest serve readiness and summaries. */
+  poolSize?: number;
   /** Asked at every new connection (IAM tokens); without it the URL's password or PGPASSWORD. */
   password?: PasswordSource;
 }
@@ -62,7 +63,6 @@ export function postgresSettings(
   return {
     url,
     schema: config.DATABASE_SCHEMA,
-    poolSize: 4,
     password: passwordSource(config.DATABASE_AUTH, url, config.AWS_REGION),
   };
 }
@@ -74,7 +74,7 @@ export class PostgresBidArchive implements BidArchive {
   constructor(private readonly settings: PostgresSettings) {
     this.pool = new pg.Pool({
       ...connectionConfig(settings.url, settings.password),
-      max: settings.poolSize,
+      max: settings.poolSize ?? 4,
       // The schema name is validated by config (a lower-case identifier), so it needs no quoting here.
       options: `-c search_path=${settings.schema}`,
       connectionTimeoutMillis: 5000,

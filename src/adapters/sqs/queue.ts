@@ -6,6 +6,25 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { OrderPublisher, QueueConsumer, QueueMessage } from "../../domain/queue.ts";
+import type { PolicyOptions } from "../../resilience/policy.ts";
+import { isAwsTransient } from "../aws.ts";
+
+/**
+ * Publishing orders (SNS, SQS or the in-process queue), the "queue" policy: a retried send may
+ * duplicate a message, which is harmless (the processor is idempotent per order).
+ */
+export const ORDER_QUEUE_POLICY: PolicyOptions = {
+  timeoutMs: 5000,
+  maxAttempts: 3,
+  initialDelayMs: 20,
+  maxDelayMs: 500,
+  breakAfter: 5,
+  halfOpenAfterMs: 5000,
+  isTransient: isAwsTransient,
+};
+
+/** SQS' longest long poll: a receive waits this long for the first message. */
+export const LONG_POLL_S = 20;
 
 /** SQS_QUEUE_URL. The dead-letter queue is the queue's own redrive policy (Terraform / the test harness). */
 export class SqsQueue implements QueueConsumer, OrderPublisher {

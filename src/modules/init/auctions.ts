@@ -1,0 +1,100 @@
+/** Inits of the auction roles: the backend (Redis or embedded), book, stream, archive and the workers. */
+import { hostname } from "node:os";
+import { MemoryAuctionBook, MemoryBidArchive } from "../../adapters/memory/auctions.ts";
+import { PostgresBidArchive, postgresSettings } from "../../adapters/postgres/auctions.ts";
+import { RedisAuctionBook, RedisBidStream, redisKeys } from "../../adapters/redis/auctions.ts";
+import { Archiver } from "../../auctions/archiver.ts";
+import { Broadcaster } from "../../auctions/broadcaster.ts";
+import type { BidArchive } from "../../domain/auctions.ts";
+import { registerItemRoutes } from "../../routes/items/handlers.ts";
+import { registerLiveRoutes } from "../../routes/live/handlers.ts";
+import { AuctionItems } from "../../services/auction-items.ts";
+import { chooseBackend } from "../auction-backend.ts";
+import type { AreaInits } from "../registry.ts";
+
+export const auctionInits = {
+  auctionBackend: ({ get, runs }) => {
+    const backend = chooseBackend(get("config"), runs, get("logger"));
+    if (backend.kind === "memory") return { value: backend };
+    const { connections } = backend;
+    return { value: backend, start: () => connections.connect(), stop: () => connections.close() };
+  },
+
+  auctionBook: ({ get }) => {
+    const backend = get("auctionBackend");
+    if (backend.kind === "memory") return { value: new MemoryAuctionBook(backend.stream) };
+    const config = get("config");
+    const optimistic = config.BID_STRATEGY === "optimistic";
+    const book = new RedisAuctionBook(
+      backend.connections.open("book", true),
+      redisKeys(config.REDIS_KEY_PREFIX),
+      config.BID_STRATEGY,
+      optimistic ? backend.connections.openPool(config.BID_OPTIMISTIC_POOL) : undefined,
+      config.BID_OPTIMISTIC_RETRIES,
+    );
+    return { value: book, ready: () => book.ready() };
+  },
+
+  bidStream: ({ get }) => {
+    const backend = get("auctionBackend");
+    if (backend.kind === "memory") return { value: backend.stream };
+    const { connections } = backend;
+    // Blocking readers wait out a Redis outage in their own retry loops, so they may queue offline.
+    const stream = new RedisBidStream(
+      connections.open("stream", true),
+      connections.open("stream-tail", false),
+      connections.open("stream-group", false),
+      redisKeys(get("config").REDIS_KEY_PREFIX),
+    );
+    return { value: stream };
+  },
+
+  bidArchive: ({ get }) => {
+    const config = get("config");
+    const archive: BidArchive = config.DATABASE_URL
+      ? new PostgresBidArchive(postgresSettings(config))
+      : new MemoryBidArchive();
+    return {
+      value: archive,
+      start: () => archive.migrate(),
+      stop: () => archive.close(),
+      ...(archive.ready ? { ready: () => archive.ready?.() } : {}),
+    };
+  },
+
+  auctionItems: ({ get }) => ({ value: new AuctionItems(get("auctionBook"), get("logger")) }),
+
+  bidderApi: ({ get }) => {
+    registerItemRoutes(get("http"), get("auctionItems"), get("config").ADMIN_TOKEN);
+    return { value: undefined };
+  },
+
+  liveFeed: ({ get }) => {
+    const logger = get("logger").child({ module: "broadcaster" });
+    const broadcaster = new Broadcaster(
+      get("bidStream"),
+      get("auctionBook"),
+      logger,
+      get("metrics").registry,
+    );
+    registerLiveRoutes(get("http"), get("auctionItems"), broadcaster);
+    return { value: broadcaster, start: () => broadcaster.start(), stop: () => broadcaster.stop() };
+  },
+
+  archiveWorker: ({ get }) => {
+    const config = get("config");
+    const archiver = new Archiver(
+      get("bidStream"),
+      get("bidArchive"),
+      {
+        consumer: `${hostname()}-${process.pid}`,
+        batch: config.ARCHIVER_BATCH,
+        claimIdleMs: config.ARCHIVER_CLAIM_IDLE_MS,
+        retainMs: config.STREAM_RETAIN_MS,
+      },
+      get("logger").child({ module: "archiver" }),
+      get("metrics").registry,
+    );
+    return { value: archiver, start: () => archiver.start(), stop: () => archiver.stop() };
+  },
+} satisfies AreaInits;
