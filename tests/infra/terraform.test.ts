@@ -134,6 +134,7 @@ describe("terraform validate and plan (the terraform CLI: on every machine and i
       env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", TF_IN_AUTOMATION: "1", ...env },
     });
 
+  let initialized = false;
   /** The synthesized JSON, adjusted to the mirrored provider; `local` drops the S3 backend (plan only). */
   const prepare = (env: string, local = false) => {
     const config = JSON.parse(readFileSync(synthesized(env), "utf8")) as {
@@ -151,6 +152,9 @@ describe("terraform validate and plan (the terraform CLI: on every machine and i
     if (local) delete config.terraform.backend;
     rmSync(join(workdir, "override.tf.json"), { force: true });
     writeFileSync(join(workdir, "cdk.tf.json"), JSON.stringify(config));
+    // Both stacks need the same provider: one init (from the mirror it copies a ~700 MB binary).
+    if (initialized) return config;
+    initialized = true;
     const init = mirrored
       ? tf(["init", "-backend=false", "-input=false", `-plugin-dir=${MIRROR}`])
       : tf(["init", "-backend=false", "-input=false"]);
