@@ -224,8 +224,15 @@ export const vars = {
   // Auctions (bidder, broadcaster, archiver)
   DATABASE_URL: v({
     schema: z.string().regex(/^postgres(?:ql)?:\/\/[^\s]+$/, "not a postgres:// URL"),
-    expected: "postgres://user[:password]@host:port/db (PGPASSWORD is honoured)",
-    doc: "PostgreSQL for the auction archive (unset: archived in memory)",
+    expected:
+      "postgres://user[:password]@host:port/db[?sslmode=verify-full&sslrootcert=FILE] (PGPASSWORD is honoured)",
+    doc: "PostgreSQL for the auction archive (unset: archived in memory); sslrootcert names the only CAs trusted",
+  }),
+  DATABASE_AUTH: v({
+    schema: oneOf(["password", "iam"]),
+    default: "password",
+    expected: "password | iam",
+    doc: "iam: every new connection signs a fresh RDS IAM token with the AWS credentials (needs AWS_REGION); password: the URL's or PGPASSWORD",
   }),
   DATABASE_SCHEMA: v({
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "not a lower-case SQL identifier"),

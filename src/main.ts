@@ -1,4 +1,5 @@
 #!/usr/bin/env bun
+import { bootstrapDatabase } from "./adapters/postgres/bootstrap.ts";
 import { type Command, parseArgs, USAGE, UsageError } from "./cli/args.ts";
 import { MigrateRefused, migrate } from "./cli/migrate.ts";
 import { seed } from "./cli/seed.ts";
@@ -51,6 +52,18 @@ async function run(command: Command): Promise<number> {
         console.error(`shop: ${err.message}`);
         return 2;
       }
+    case "db-bootstrap": {
+      const config = loadConfig(env);
+      if (!config.DATABASE_URL) {
+        console.error("shop: db-bootstrap needs DATABASE_URL (the administrator's connection)");
+        return 2;
+      }
+      await bootstrapDatabase(
+        { url: config.DATABASE_URL, user: command.user, schema: config.DATABASE_SCHEMA, iam: command.iam },
+        (line) => console.log(line),
+      );
+      return 0;
+    }
     case "seed":
       await seed(
         command.counts,

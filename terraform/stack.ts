@@ -1,11 +1,14 @@
+import { DataAwsCallerIdentity } from "@cdktn/provider-aws/lib/data-aws-caller-identity";
 import { AwsProvider } from "@cdktn/provider-aws/lib/provider";
 import { Fn, S3Backend, TerraformOutput, TerraformStack, TerraformVariable } from "cdktn";
 import type { Construct } from "constructs";
+import { CAPACITY, DEFAULT_NOFILE, nofileLimit } from "./capacity.ts";
 import {
   APP,
   albIdleTimeoutSeconds,
   deregistrationDelaySeconds,
   type EnvConfig,
+  POSTGRES_MAJOR,
   queueVisibilitySeconds,
   REQUIRED_TERRAFORM,
   ROLES,
@@ -14,11 +17,13 @@ import {
   roleNeeds,
   stopTimeoutSeconds,
 } from "./config.ts";
+import { AccessLogs, ALB_LOG_PREFIX } from "./constructs/access-logs.ts";
 import { Alb } from "./constructs/alb.ts";
 import { Cache, REDIS_PORT } from "./constructs/cache.ts";
 import { Cluster } from "./constructs/cluster.ts";
 import { Data } from "./constructs/data.ts";
-import { Database, POSTGRES_PORT } from "./constructs/database.ts";
+import { APP_SCHEMA, APP_USER, Database, POSTGRES_PORT } from "./constructs/database.ts";
+import { DbBootstrap } from "./constructs/db-bootstrap.ts";
 import { Ecr } from "./constructs/ecr.ts";
 import { Iam } from "./constructs/iam.ts";
 import { Messaging } from "./constructs/messaging.ts";
@@ -26,17 +31,28 @@ import { Network } from "./constructs/network.ts";
 import { Observability } from "./constructs/observability.ts";
 import { GeneratedSecret } from "./constructs/secret.ts";
 import { Service, type ServiceScaling } from "./constructs/service.ts";
+import { Waf } from "./constructs/waf.ts";
 
 /** Receives after which a message is a dead letter: enough for transient failures, bounded for poison. */
 export const MAX_RECEIVE_COUNT = 5;
 
+/** Where the synthesized stack sits relative to the repository root: terraform/cdktf.out/stacks/<env>. */
+export const DEFAULT_REPOSITORY_ROOT = "../../../..";
+
+export interface StackOptions {
+  /** Path from the stack's directory to the repository root (local-exec runs scripts/ from there). */
+  repositoryRoot?: string;
+}
+
 /** One environment of shop: every role as its own ECS service behind one ALB, with its data stores. */
 export class ShopStack extends TerraformStack {
-  constructor(scope: Construct, env: EnvConfig) {
+  constructor(scope: Construct, env: EnvConfig, options: StackOptions = {}) {
     super(scope, env.name);
     const prefix = `shop-${env.name}`;
     const prod = env.deletionProtection;
     const needs = roleNeeds(env);
+    if (!env.state.bucket)
+      throw new Error(`${env.name}: no state bucket (validate() says which variable to set)`);
 
     this.addOverride("terraform.required_version", REQUIRED_TERRAFORM);
     new AwsProvider(this, "aws", {
@@ -60,11 +76,16 @@ export class ShopStack extends TerraformStack {
       errorMessage: "image_tag must be a valid Docker tag (the deploy workflow passes the git SHA)",
     });
 
+    const accountId = new DataAwsCallerIdentity(this, "account", {}).accountId;
     const network = new Network(this, "network", {
       prefix,
+      region: env.region,
       cidr: env.vpcCidr,
       azCount: env.azCount,
       natGateways: env.natGateways,
+      interfaceEndpoints: env.interfaceEndpoints,
+      ...(env.edge.flowLogs ? { flowLogRetentionDays: env.logRetentionDays } : {}),
+      accountId,
     });
     const ecr = new Ecr(this, "ecr", { prefix, forceDelete: !prod, keepImages: 30 });
     const cluster = new Cluster(this, "cluster", { prefix });
@@ -101,6 +122,10 @@ export class ShopStack extends TerraformStack {
     });
     const database = new Database(this, "database", {
       prefix,
+      region: env.region,
+      accountId,
+      caFile: APP.rdsCaFile,
+      engineMajor: POSTGRES_MAJOR,
       vpcId: network.vpcId,
       subnetIds: network.privateSubnetIds,
       ...env.database,
@@ -108,6 +133,14 @@ export class ShopStack extends TerraformStack {
     });
 
     const webRoles = ROLES.filter((r) => needs[r].routes !== "none");
+    const accessLogs = env.edge.accessLogs
+      ? new AccessLogs(this, "access-logs", {
+          prefix,
+          accountId,
+          retentionDays: env.logRetentionDays,
+          forceDestroy: !prod,
+        })
+      : undefined;
     const alb = new Alb(this, "alb", {
       prefix,
       vpcId: network.vpcId,
@@ -122,7 +155,17 @@ export class ShopStack extends TerraformStack {
         const paths = needs[name].routes;
         return paths === "none" ? [] : [{ name, paths }];
       }),
+      ...(accessLogs
+        ? { accessLogs: { bucket: accessLogs.bucket, prefix: ALB_LOG_PREFIX, dependsOn: [accessLogs.ready] } }
+        : {}),
     });
+    if (env.edge.waf) {
+      new Waf(this, "waf", {
+        prefix,
+        albArn: alb.arn,
+        requestsPerIpPer5Min: env.edge.waf.requestsPerIpPer5Min,
+      });
+    }
 
     const observability = new Observability(this, "observability", {
       prefix,
@@ -131,14 +174,16 @@ export class ShopStack extends TerraformStack {
       alarmEmail: env.alarms.email,
     });
 
+    // The master password is not among them: only the bootstrap task reads it.
     const secretArns = (n: RoleNeeds) => [
       ...(n.redis ? [redisToken.arn] : []),
-      ...(n.postgres ? [database.secretArn] : []),
       ...(n.adminToken ? [adminToken.arn] : []),
     ];
     const iam = new Iam(this, "iam", {
       prefix,
       region: env.region,
+      accountId,
+      databaseUserArn: database.appUserArn,
       needs,
       tables: data.tables,
       topicArn: messaging.topicArn,
@@ -157,9 +202,13 @@ export class ShopStack extends TerraformStack {
         SHUTDOWN_DRAIN_MS: String(env.app.shutdownDrainMs),
         SHUTDOWN_TIMEOUT_MS: String(env.app.shutdownTimeoutMs),
       };
-      for (const t of n.tables) vars[`${t.toUpperCase()}_TABLE`] = data.tables[t].name;
+      for (const t of n.tables) vars[data.tables[t].variable] = data.tables[t].name;
       if (n.redis) vars.REDIS_URL = cache.url;
-      if (n.postgres) vars.DATABASE_URL = database.url;
+      if (n.postgres) {
+        vars.DATABASE_URL = database.url;
+        vars.DATABASE_AUTH = "iam";
+        vars.DATABASE_SCHEMA = APP_SCHEMA;
+      }
       if (n.publishOrders) vars.SNS_TOPIC_ARN = messaging.topicArn;
       if (n.consumeOrders) {
         vars.SQS_QUEUE_URL = messaging.queueUrl;
@@ -177,7 +226,6 @@ export class ShopStack extends TerraformStack {
       const n = needs[role];
       return {
         ...(n.redis ? { REDIS_PASSWORD: redisToken.arn } : {}),
-        ...(n.postgres ? { PGPASSWORD: database.passwordValueFrom } : {}),
         ...(n.adminToken ? { ADMIN_TOKEN: adminToken.arn } : {}),
       };
     };
@@ -191,6 +239,36 @@ export class ShopStack extends TerraformStack {
     };
 
     const image = `${ecr.repositoryUrl}:${imageTag.stringValue}`;
+    const bootstrap = new DbBootstrap(this, "db-bootstrap", {
+      prefix,
+      region: env.region,
+      accountId,
+      vpcId: network.vpcId,
+      subnetIds: network.privateSubnetIds,
+      clusterArn: cluster.arn,
+      image,
+      architecture: env.fargate.architecture,
+      repositoryArn: ecr.repositoryArn,
+      retentionDays: env.logRetentionDays,
+      user: APP.user,
+      nofile: DEFAULT_NOFILE,
+      database: {
+        adminUrl: database.adminUrl,
+        passwordValueFrom: database.passwordValueFrom,
+        secretArn: database.secretArn,
+        securityGroupId: database.securityGroupId,
+        port: POSTGRES_PORT,
+        resourceId: database.resourceId,
+        appUser: APP_USER,
+        appSchema: APP_SCHEMA,
+      },
+      repositoryRoot: options.repositoryRoot ?? DEFAULT_REPOSITORY_ROOT,
+      networkReady: network.egress,
+    });
+    database.allowFrom("db-bootstrap", bootstrap.task.securityGroupId);
+
+    const spot = (role: Role) =>
+      !env.fargate.spot.includes(role) ? "none" : env.name === "prod" ? "above-min" : "all";
     const services = mapRoles((role) => {
       const n = needs[role];
       const service = new Service(this, `service-${role}`, {
@@ -204,6 +282,13 @@ export class ShopStack extends TerraformStack {
         image,
         port: APP.port,
         size: env.roles[role],
+        architecture: env.fargate.architecture,
+        spot: spot(role),
+        user: APP.user,
+        nofile:
+          role === "broadcaster"
+            ? nofileLimit(CAPACITY.roles.broadcaster.connectionsPerTask)
+            : DEFAULT_NOFILE,
         environment: environment(role),
         secrets: secrets(role),
         taskRoleArn: iam.taskRoleArns[role],
@@ -214,6 +299,7 @@ export class ShopStack extends TerraformStack {
         ...(n.routes !== "none"
           ? { loadBalancer: { targetGroupArn: alb.targetGroup(role).arn, dependsOn: alb.routing } }
           : {}),
+        ...(n.postgres ? { dependsOn: [bootstrap.ready] } : {}),
         scaling: scaling(role),
       });
       if (n.routes !== "none") alb.allowTo(role, service.securityGroupId);
@@ -237,6 +323,8 @@ export class ShopStack extends TerraformStack {
       serviceNames: mapRoles((r) => services[r].name),
       oldestMessageSeconds: env.alarms.oldestMessageSeconds,
       errorRatePercent: env.alarms.errorRatePercent,
+      database: { identifier: database.identifier, allocatedGb: env.database.allocatedGb },
+      cacheNodeIds: cache.nodeIds,
     });
 
     const http = alb.https ? "https" : "http";
@@ -252,6 +340,14 @@ export class ShopStack extends TerraformStack {
     new TerraformOutput(this, "ecr_repository_url", { value: ecr.repositoryUrl });
     new TerraformOutput(this, "cluster_name", { value: cluster.name });
     new TerraformOutput(this, "service_names", { value: mapRoles((r) => services[r].name) });
+    new TerraformOutput(this, "task_definition_arns", {
+      value: mapRoles((r) => services[r].taskDefinitionArn),
+      description: "The task definition each service must run once the deploy has rolled out",
+    });
+    new TerraformOutput(this, "admin_token_secret_arn", {
+      value: adminToken.arn,
+      description: "Secrets Manager secret holding ADMIN_TOKEN (the deploy's smoke test reads it)",
+    });
     new TerraformOutput(this, "alerts_topic_arn", { value: observability.alertsTopicArn });
   }
 }

@@ -1,4 +1,3 @@
-import { DataAwsCallerIdentity } from "@cdktn/provider-aws/lib/data-aws-caller-identity";
 import { IamRole } from "@cdktn/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktn/provider-aws/lib/iam-role-policy";
 import { Construct } from "constructs";
@@ -8,17 +7,20 @@ import type { TableRef } from "./data.ts";
 export interface IamProps {
   prefix: string;
   region: string;
+  accountId: string;
   needs: Record<Role, RoleNeeds>;
   tables: Record<TableName, TableRef>;
   topicArn: string;
   queueArn: string;
+  /** `rds-db:connect` resource of the application's database role (IAM authentication). */
+  databaseUserArn: string;
   repositoryArn: string;
   logGroupArns: Record<Role, string>;
   /** Secrets each role's containers receive; only its execution role may read them. */
   secretArns: Record<Role, string[]>;
 }
 
-interface Statement {
+export interface Statement {
   Sid: string;
   Effect: "Allow";
   Action: string[];
@@ -56,24 +58,7 @@ export class Iam extends Construct {
 
   constructor(scope: Construct, id: string, props: IamProps) {
     super(scope, id);
-    const account = new DataAwsCallerIdentity(this, "account", {});
-    // Only ECS tasks of this account may assume these roles (confused-deputy guard).
-    const assume = JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Effect: "Allow",
-          Principal: { Service: "ecs-tasks.amazonaws.com" },
-          Action: "sts:AssumeRole",
-          Condition: {
-            StringEquals: { "aws:SourceAccount": account.accountId },
-            ArnLike: { "aws:SourceArn": `arn:aws:ecs:${props.region}:${account.accountId}:*` },
-          },
-        },
-      ],
-    });
-    const policy = (statements: Statement[]) =>
-      JSON.stringify({ Version: "2012-10-17", Statement: statements });
+    const assume = ecsTrustPolicy(props.region, props.accountId);
 
     const taskRoleArns = {} as Record<Role, string>;
     const executionRoleArns = {} as Record<Role, string>;
@@ -101,7 +86,9 @@ export class Iam extends Construct {
       new IamRolePolicy(this, `execution-${role}-policy`, {
         name: "start-task",
         role: execution.id,
-        policy: policy(executionPolicy(props, role)),
+        policy: policy(
+          executionStatements(props.repositoryArn, props.logGroupArns[role], props.secretArns[role]),
+        ),
       });
       executionRoleArns[role] = execution.arn;
     }
@@ -136,10 +123,46 @@ function taskPolicy(props: IamProps, needs: RoleNeeds): Statement[] {
       Resource: [props.queueArn],
     });
   }
+  if (needs.postgres) {
+    // Signs the IAM token the archiver logs in with; only as the application's role, never the master.
+    statements.push({
+      Sid: "ConnectToDatabase",
+      Effect: "Allow",
+      Action: ["rds-db:connect"],
+      Resource: [props.databaseUserArn],
+    });
+  }
   return statements;
 }
 
-function executionPolicy(props: IamProps, role: Role): Statement[] {
+/** An IAM policy document. */
+export const policy = (statements: Statement[]) =>
+  JSON.stringify({ Version: "2012-10-17", Statement: statements });
+
+/** Only ECS tasks of this account may assume the roles (confused-deputy guard). */
+export function ecsTrustPolicy(region: string, accountId: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Service: "ecs-tasks.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: {
+          StringEquals: { "aws:SourceAccount": accountId },
+          ArnLike: { "aws:SourceArn": `arn:aws:ecs:${region}:${accountId}:*` },
+        },
+      },
+    ],
+  });
+}
+
+/** What ECS may do to start a task: pull the image, write its own log group, read its own secrets. */
+export function executionStatements(
+  repositoryArn: string,
+  logGroupArn: string,
+  secretArns: string[],
+): Statement[] {
   const statements: Statement[] = [
     // GetAuthorizationToken is account-wide by design: it supports no resource-level scoping.
     { Sid: "EcrLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: ["*"] },
@@ -147,22 +170,21 @@ function executionPolicy(props: IamProps, role: Role): Statement[] {
       Sid: "PullImage",
       Effect: "Allow",
       Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-      Resource: [props.repositoryArn],
+      Resource: [repositoryArn],
     },
     {
       Sid: "WriteLogs",
       Effect: "Allow",
       Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-      Resource: [`${props.logGroupArns[role]}:log-stream:*`],
+      Resource: [`${logGroupArn}:log-stream:*`],
     },
   ];
-  const secrets = props.secretArns[role];
-  if (secrets.length > 0) {
+  if (secretArns.length > 0) {
     statements.push({
       Sid: "ReadSecrets",
       Effect: "Allow",
       Action: ["secretsmanager:GetSecretValue"],
-      Resource: secrets,
+      Resource: secretArns,
     });
   }
   return statements;

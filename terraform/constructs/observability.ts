@@ -25,7 +25,21 @@ export interface MonitorProps {
   serviceNames: Record<Role, string>;
   oldestMessageSeconds: number;
   errorRatePercent: number;
+  database: { identifier: string; allocatedGb: number };
+  /** ElastiCache node ids of the replication group (`<group>-001`, …): Redis metrics are per node. */
+  cacheNodeIds: string[];
 }
+
+/** Thresholds of the health alarms: sustained, not a spike. */
+export const HEALTH = {
+  /** A service below its desired count this long: tasks fail to start or crash-loop. */
+  runningBelowDesiredMinutes: 5,
+  unhealthyHostMinutes: 3,
+  cpuPercent: 80,
+  redisMemoryPercent: 80,
+  /** Free storage below this share of the allocation (autoscaling storage may not keep up). */
+  databaseFreeStorageShare: 0.1,
+} as const;
 
 /** Application metrics that only the binary knows, lifted from its JSON log lines by metric filters. */
 export const LOG_METRICS = {
@@ -196,6 +210,104 @@ export class Observability extends Construct {
       treatMissingData: "notBreaching",
       ...actions,
     });
+    const alarm = (
+      id: string,
+      config: Omit<ConstructorParameters<typeof CloudwatchMetricAlarm>[2], "alarmName">,
+    ) =>
+      new CloudwatchMetricAlarm(this, `alarm-${id}`, {
+        alarmName: `${prefix}-${id}`,
+        treatMissingData: "notBreaching",
+        ...actions,
+        ...config,
+      });
+    for (const [role, tg] of web) {
+      alarm(`${role}-unhealthy-hosts`, {
+        alarmDescription: `${role}: a target failed its /ready check for ${HEALTH.unhealthyHostMinutes} minutes`,
+        namespace: "AWS/ApplicationELB",
+        metricName: "UnHealthyHostCount",
+        dimensions: { TargetGroup: tg.arnSuffix, LoadBalancer: m.albArnSuffix },
+        statistic: "Maximum",
+        period: PERIOD_S,
+        evaluationPeriods: HEALTH.unhealthyHostMinutes,
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: 0,
+      });
+    }
+    for (const [role, service] of Object.entries(m.serviceNames)) {
+      const dims = { ClusterName: m.clusterName, ServiceName: service };
+      const insight = (id: string, metricName: string) => ({
+        id,
+        metric: {
+          namespace: "ECS/ContainerInsights",
+          metricName,
+          dimensions: dims,
+          period: PERIOD_S,
+          stat: "Average",
+        },
+      });
+      alarm(`${role}-running-below-desired`, {
+        alarmDescription: `${role}: fewer tasks running than desired for ${HEALTH.runningBelowDesiredMinutes} minutes`,
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: 0,
+        evaluationPeriods: HEALTH.runningBelowDesiredMinutes,
+        // No data means no service metrics at all, which is itself wrong.
+        treatMissingData: "breaching",
+        metricQuery: [
+          insight("desired", "DesiredTaskCount"),
+          insight("running", "RunningTaskCount"),
+          { id: "missing", expression: "desired - running", label: "tasks missing", returnData: true },
+        ],
+      });
+    }
+    const db = { DBInstanceIdentifier: m.database.identifier };
+    alarm("postgres-cpu", {
+      alarmDescription: `PostgreSQL CPU above ${HEALTH.cpuPercent}% for 10 minutes`,
+      namespace: "AWS/RDS",
+      metricName: "CPUUtilization",
+      dimensions: db,
+      statistic: "Average",
+      period: PERIOD_S,
+      evaluationPeriods: 10,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: HEALTH.cpuPercent,
+    });
+    alarm("postgres-free-storage", {
+      alarmDescription: `PostgreSQL free storage below ${HEALTH.databaseFreeStorageShare * 100}% of ${m.database.allocatedGb} GB`,
+      namespace: "AWS/RDS",
+      metricName: "FreeStorageSpace",
+      dimensions: db,
+      statistic: "Minimum",
+      period: PERIOD_S,
+      evaluationPeriods: 5,
+      comparisonOperator: "LessThanThreshold",
+      threshold: m.database.allocatedGb * 1e9 * HEALTH.databaseFreeStorageShare,
+    });
+    for (const node of m.cacheNodeIds) {
+      const dims = { CacheClusterId: node };
+      alarm(`redis-${node.slice(-3)}-cpu`, {
+        alarmDescription: `Redis ${node}: engine CPU above ${HEALTH.cpuPercent}% for 10 minutes`,
+        namespace: "AWS/ElastiCache",
+        metricName: "EngineCPUUtilization",
+        dimensions: dims,
+        statistic: "Average",
+        period: PERIOD_S,
+        evaluationPeriods: 10,
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: HEALTH.cpuPercent,
+      });
+      alarm(`redis-${node.slice(-3)}-memory`, {
+        alarmDescription: `Redis ${node}: memory above ${HEALTH.redisMemoryPercent}% (auction books and stream)`,
+        namespace: "AWS/ElastiCache",
+        metricName: "DatabaseMemoryUsagePercentage",
+        dimensions: dims,
+        statistic: "Maximum",
+        period: PERIOD_S,
+        evaluationPeriods: 5,
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: HEALTH.redisMemoryPercent,
+      });
+    }
+
     const albMetric = (id: string, metricName: string) => ({
       id,
       metric: { namespace: "AWS/ApplicationELB", metricName, dimensions: lb, period: PERIOD_S, stat: "Sum" },

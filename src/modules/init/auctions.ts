@@ -1,7 +1,7 @@
 /** Inits of the auction roles: the backend (Redis or embedded), book, stream, archive and the workers. */
 import { hostname } from "node:os";
 import { MemoryAuctionBook, MemoryBidArchive } from "../../adapters/memory/auctions.ts";
-import { PostgresBidArchive } from "../../adapters/postgres/auctions.ts";
+import { PostgresBidArchive, postgresSettings } from "../../adapters/postgres/auctions.ts";
 import { RedisAuctionBook, RedisBidStream, redisKeys } from "../../adapters/redis/auctions.ts";
 import { Archiver } from "../../auctions/archiver.ts";
 import { Broadcaster } from "../../auctions/broadcaster.ts";
@@ -52,7 +52,7 @@ export const auctionInits = {
   bidArchive: ({ get }) => {
     const config = get("config");
     const archive: BidArchive = config.DATABASE_URL
-      ? new PostgresBidArchive({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA })
+      ? new PostgresBidArchive(postgresSettings(config))
       : new MemoryBidArchive();
     return {
       value: archive,
