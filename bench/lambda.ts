@@ -1,14 +1,19 @@
 /**
  * The processor as a Lambda custom runtime (docs/lambda.md), against the tests' Runtime API emulator:
- *  - cold start: exec of the compiled ./shop (and of `bun src/main.ts`) to its first `next` call;
+ *  - cold start: exec of each compiled binary (and of `bun src/main.ts`) to its first `next` call, with
+ *    the runtime's own `loaded_ms` (code evaluated) and `startup_ms` (modules initialised), both since exec;
+ *  - `/ready` after exec of `--role all` for each binary, as scripts/binary-smoke.ts measures it;
  *  - overhead per message: invocations of redelivered, already-completed orders (each costs the runtime
- *    one DynamoDB read on dynalite), per invocation and per message, with the runtime's CPU per message;
+ *    one DynamoDB read on DynamoDB Local), per invocation and per message, with the runtime's CPU per message;
  *  - the runtime loop alone in this process (a worker that answers at once), for the floor.
- * The runtime is pinned to BENCH_SERVER_CORE; run this script on the other core:
- *   bun run build && bun run bench:lambda
+ * Binaries are given as arguments (default ./shop) and measured in turns, round by round in a rotating
+ * order, so that each sees the same load on this shared machine. The runtime is pinned to
+ * BENCH_SERVER_CORE; this script, the emulator and DynamoDB Local run on BENCH_LOAD_CORE:
+ *   bun run build && bun run bench:lambda [BINARY...]
  * Figures are printed, never asserted.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Subprocess } from "bun";
 import { DynamoOrderStore } from "../src/adapters/dynamodb/orders.ts";
@@ -16,18 +21,18 @@ import type { Order } from "../src/domain/orders.ts";
 import { LambdaProcessor } from "../src/lambda/processor.ts";
 import { RuntimeApi } from "../src/lambda/runtime-api.ts";
 import { createLogger } from "../src/observability/log.ts";
-import { createCommerceTables, startDynalite } from "../tests/helpers/aws.ts";
-import { dynamoClient } from "../tests/helpers/deps.ts";
+import { createCommerceTables } from "../tests/helpers/aws.ts";
+import { dynamoClient, startDynamoDbLocal } from "../tests/helpers/deps.ts";
 import { failedIds, RuntimeEmulator, sqsEvent } from "../tests/helpers/lambda.ts";
-import { ROOT, SERVER_CORE } from "./lib.ts";
+import { freePort, LOAD_CORE, ROOT, SERVER_CORE } from "./lib.ts";
 
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 20);
 const INVOCATIONS = Number(process.env.BENCH_INVOCATIONS ?? 300);
-const BINARY = `${ROOT}shop`;
-if (!existsSync(BINARY)) throw new Error("./shop is missing: run `bun run build` first");
+const BINARIES = (process.argv.length > 2 ? process.argv.slice(2) : [`${ROOT}shop`]).map((b) => resolve(b));
+for (const b of BINARIES) if (!existsSync(b)) throw new Error(`${b} is missing: run \`bun run build\` first`);
 
-const dynamo = await startDynalite();
-const env = await createCommerceTables(dynamo.endpoint);
+const dynamo = await startDynamoDbLocal(["taskset", "-c", LOAD_CORE]);
+const env = await createCommerceTables(dynamo.url);
 
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
@@ -35,7 +40,7 @@ const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 interface Runtime {
   emulator: RuntimeEmulator;
-  proc: Subprocess;
+  proc: Subprocess<"ignore", "pipe", "inherit">;
   startedAt: number;
 }
 
@@ -48,35 +53,82 @@ function spawnRuntime(cmd: string[], extra: Record<string, string> = {}): Runtim
       PATH: process.env.PATH ?? "",
       ...env,
       AWS_LAMBDA_RUNTIME_API: emulator.address,
-      LOG_LEVEL: "warn",
+      // info: the "lambda runtime ready" line carries loaded_ms and startup_ms.
+      LOG_LEVEL: "info",
       PAYMENT_SIM_MS: "0",
       ...extra,
     },
-    stdout: "ignore",
+    stdin: "ignore",
+    stdout: "pipe",
     stderr: "inherit",
   });
   return { emulator, proc, startedAt };
 }
 
-async function stopRuntime(rt: Runtime) {
+/** SIGTERM; resolves with what the runtime logged. */
+async function stopRuntime(rt: Runtime): Promise<string> {
   rt.proc.kill("SIGTERM");
-  await rt.proc.exited;
+  const [out] = await Promise.all([new Response(rt.proc.stdout).text(), rt.proc.exited]);
   rt.emulator.stop();
+  return out;
 }
 
-async function coldStarts(label: string, cmd: string[], runs: number) {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const rt = spawnRuntime(cmd);
-    await rt.emulator.untilNext(1);
-    times.push((rt.emulator.nextCalls[0] ?? 0) - rt.startedAt);
-    await stopRuntime(rt);
-  }
-  times.sort((a, b) => a - b);
-  console.log(
-    `${label.padEnd(28)} min ${ms(times[0] ?? 0)}  median ${ms(pct(times, 0.5))}  p90 ${ms(pct(times, 0.9))}  max ${ms(times.at(-1) ?? 0)}  (${runs} runs)`,
-  );
+interface ColdStart {
+  next: number;
+  loaded: number;
+  startup: number;
 }
+
+async function coldStart(cmd: string[]): Promise<ColdStart> {
+  const rt = spawnRuntime(cmd);
+  await rt.emulator.untilNext(1);
+  const next = (rt.emulator.nextCalls[0] ?? 0) - rt.startedAt;
+  const line = (await stopRuntime(rt)).split("\n").find((l) => l.includes('"lambda runtime ready"'));
+  const fields = JSON.parse(line ?? "{}") as { loaded_ms?: number; startup_ms?: number };
+  return { next, loaded: fields.loaded_ms ?? Number.NaN, startup: fields.startup_ms ?? Number.NaN };
+}
+
+/** exec → first 200 from /ready of `--role all` on embedded defaults, polled every millisecond. */
+async function readyAfterExec(binary: string): Promise<number> {
+  const port = freePort();
+  const started = performance.now();
+  const proc = Bun.spawn(["taskset", "-c", SERVER_CORE, binary, "--role", "all"], {
+    env: { PATH: "/usr/bin:/bin", PORT: String(port), SHUTDOWN_DRAIN_MS: "0", LOG_LEVEL: "warn" },
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  let readyMs = Number.NaN;
+  while (Number.isNaN(readyMs) && performance.now() - started < 20_000) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/ready`);
+      if (res.status === 200) readyMs = performance.now() - started;
+    } catch {
+      await Bun.sleep(1);
+    }
+  }
+  proc.kill("SIGTERM");
+  await proc.exited;
+  return readyMs;
+}
+
+const summary = (values: number[]) => {
+  const sorted = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return `min ${ms(sorted[0] ?? 0)}  median ${ms(pct(sorted, 0.5))}  p90 ${ms(pct(sorted, 0.9))}`;
+};
+
+/** Each round measures every binary once, starting one further along, so load drifts hit all alike. */
+async function inTurns<T>(runs: number, measure: (binary: string) => Promise<T>): Promise<Map<string, T[]>> {
+  const results = new Map<string, T[]>(BINARIES.map((b) => [b, []]));
+  for (let round = 0; round < runs; round++) {
+    for (let i = 0; i < BINARIES.length; i++) {
+      const binary = BINARIES[(round + i) % BINARIES.length] ?? "";
+      results.get(binary)?.push(await measure(binary));
+    }
+  }
+  return results;
+}
+
+const label = (binary: string) => binary.replace(ROOT, "./").padEnd(24);
 
 /** utime + stime of a process in ms (clock ticks of 10 ms). */
 function cpuMs(pid: number): number {
@@ -86,7 +138,7 @@ function cpuMs(pid: number): number {
 
 async function seedCompleted(n: number): Promise<string[]> {
   const store = new DynamoOrderStore(
-    DynamoDBDocumentClient.from(dynamoClient(dynamo.endpoint)),
+    DynamoDBDocumentClient.from(dynamoClient(dynamo.url)),
     env.ORDERS_TABLE ?? "",
   );
   const ids = Array.from({ length: n }, (_, i) => `bench-${i}`);
@@ -109,14 +161,14 @@ async function seedCompleted(n: number): Promise<string[]> {
   return ids;
 }
 
-async function overhead(batch: number, ids: string[]) {
-  const rt = spawnRuntime([BINARY]);
+async function overhead(binary: string, batch: number, ids: string[]) {
+  const rt = spawnRuntime([binary], { LOG_LEVEL: "warn" });
   await rt.emulator.untilNext(1);
   const message = (i: number) => {
     const id = ids[i % ids.length] ?? "";
     return { id: `m-${i}`, body: JSON.stringify({ order_id: id }), receiveCount: 2 };
   };
-  // Warm-up: connections to dynalite, JIT.
+  // Warm-up: connections to DynamoDB Local, JIT.
   for (let i = 0; i < 20; i++) {
     await rt.emulator.invoke(sqsEvent(Array.from({ length: batch }, (_, j) => message(i * batch + j)))).reply;
   }
@@ -178,16 +230,39 @@ async function loopFloor(batch: number) {
 console.log(
   `\n== Lambda cold start: exec → first GET /runtime/invocation/next (runtime on core ${SERVER_CORE})`,
 );
-await coldStarts("./shop (compiled)", [BINARY], COLD_RUNS);
-await coldStarts("bun src/main.ts", [process.execPath, "src/main.ts"], Math.min(COLD_RUNS, 5));
+const cold = await inTurns(COLD_RUNS, (b) => coldStart([b]));
+for (const [binary, runs] of cold) {
+  console.log(`${label(binary)} next    ${summary(runs.map((r) => r.next))}  (${runs.length} runs)`);
+  console.log(`${"".padEnd(24)} loaded  ${summary(runs.map((r) => r.loaded))}`);
+  console.log(`${"".padEnd(24)} startup ${summary(runs.map((r) => r.startup))}`);
+}
+const fromSource: number[] = [];
+for (let i = 0; i < Math.min(COLD_RUNS, 5); i++) {
+  fromSource.push((await coldStart([process.execPath, "src/main.ts"])).next);
+}
+console.log(`${"bun src/main.ts".padEnd(24)} next    ${summary(fromSource)}  (${fromSource.length} runs)`);
 
-console.log("\n== invocation overhead: redelivered completed orders (one DynamoDB read each, dynalite)");
+console.log("\n== /ready after exec, --role all on embedded defaults (as scripts/binary-smoke.ts)");
+for (const [binary, runs] of await inTurns(COLD_RUNS, readyAfterExec)) {
+  console.log(`${label(binary)} ${summary(runs)}  (${runs.length} runs)`);
+}
+
+console.log("\n== binary size");
+for (const binary of BINARIES) {
+  const size = Bun.file(binary).size;
+  console.log(`${label(binary)} ${(size / 1e6).toFixed(1)} MB (${(size / 2 ** 20).toFixed(1)} MiB)`);
+}
+
+const measured = BINARIES[0] ?? "";
+console.log(
+  `\n== invocation overhead of ${label(measured).trim()}: redelivered completed orders (one DynamoDB read each, DynamoDB Local)`,
+);
 const ids = await seedCompleted(200);
-await overhead(1, ids);
-await overhead(10, ids);
+await overhead(measured, 1, ids);
+await overhead(measured, 10, ids);
 
 console.log("\n== the runtime loop alone (no store)");
 await loopFloor(1);
 await loopFloor(10);
 
-await dynamo.stop();
+await dynamo.kill();

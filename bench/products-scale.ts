@@ -1,12 +1,12 @@
 /**
  * Products at production scale: GET /products/{id} under a Zipf read load over 10k products, for the
- * memory store, DynamoDB (dynalite) uncached, and DynamoDB behind the Redis cache; then DynamoDB with
- * 50 % injected errors. The server runs on BENCH_SERVER_CORE (0), wrk, dynalite and redis-server on
- * BENCH_LOAD_CORE (1).
+ * memory store, DynamoDB (DynamoDB Local) uncached, and DynamoDB behind the Redis cache; then DynamoDB
+ * with 50 % injected errors. The server runs on BENCH_SERVER_CORE (0), wrk, DynamoDB Local and
+ * redis-server on BENCH_LOAD_CORE (1).
  *
  *   bun run bench:products     (DURATION_S=10 WARMUP_S=10 CONNECTIONS=64 by default)
  */
-import { startDynalite, startRedisServer } from "../tests/helpers/deps.ts";
+import { startDynamoDbLocal, startRedisServer } from "../tests/helpers/deps.ts";
 import { LOAD_CORE, ROOT, SERVER_CORE, startShop, wrk } from "./lib.ts";
 
 const PRODUCTS = 10_000;
@@ -87,11 +87,11 @@ const row = (r: Awaited<ReturnType<typeof run>>, base: number) =>
   `| ${r.name.padEnd(38)} | ${r.rps.toFixed(0).padStart(7)} | ${(r.rps / base).toFixed(2).padStart(5)} | ${r.p50Ms.toFixed(2).padStart(6)} | ${r.p99Ms.toFixed(2).padStart(6)} | ${r.hitRatio === undefined ? "   -" : r.hitRatio.toFixed(3)} | ${((100 * (r.requests - r.non2xx)) / r.requests).toFixed(1).padStart(5)}% |`;
 
 // Both helpers run on the load core, away from the server under test.
-const dynalite = await startDynalite(["taskset", "-c", LOAD_CORE]);
+const dynamoDbLocal = await startDynamoDbLocal(["taskset", "-c", LOAD_CORE]);
 const redis = await startRedisServer(["taskset", "-c", LOAD_CORE]);
 try {
   const table = `bench-products-${process.pid}`;
-  const dynamo = { AWS_ENDPOINT_URL_DYNAMODB: dynalite.url, PRODUCTS_TABLE: table };
+  const dynamo = { AWS_ENDPOINT_URL_DYNAMODB: dynamoDbLocal.url, PRODUCTS_TABLE: table };
   const cli = (args: string[]) =>
     Bun.spawnSync([process.execPath, `${ROOT}src/main.ts`, ...args], {
       env: { ...process.env, ...dynamo, LOG_LEVEL: "warn" },
@@ -101,11 +101,11 @@ try {
   cli(["migrate"]);
   cli(["seed", "--products", String(PRODUCTS)]);
   console.log(
-    `Zipf(s=1) reads over ${PRODUCTS} products, ${CONNECTIONS} connections, ${DURATION_S} s after ${WARMUP_S} s warm-up; server on core ${SERVER_CORE}, wrk + dynalite + redis-server on core ${LOAD_CORE}\n`,
+    `Zipf(s=1) reads over ${PRODUCTS} products, ${CONNECTIONS} connections, ${DURATION_S} s after ${WARMUP_S} s warm-up; server on core ${SERVER_CORE}, wrk + DynamoDB Local + redis-server on core ${LOAD_CORE}\n`,
   );
   const results = [
     await run("memory", {}, { prepare: seedOverHttp }),
-    await run("DynamoDB (dynalite), uncached", dynamo),
+    await run("DynamoDB (DynamoDB Local), uncached", dynamo),
     await run("DynamoDB + Redis, Zipf after warm-up", { ...dynamo, REDIS_URL: redis.url }),
     await run("DynamoDB + Redis, hit path (primed)", { ...dynamo, REDIS_URL: redis.url }, { prime: readAll }),
     await run("DynamoDB uncached, 50% errors", { ...dynamo, FAULTS: "dynamodb:error=0.5" }),
@@ -125,6 +125,6 @@ try {
       `${((results[3]?.rps ?? 0) / base).toFixed(2)}`,
   );
 } finally {
-  await dynalite.kill();
+  await dynamoDbLocal.kill();
   await redis.kill();
 }

@@ -68,7 +68,7 @@ export default function (data) {
   check(res, {
     "bid accepted exactly, or too low with the next minimum": (r) =>
       (r.status === 201 && b.amount === amount && (b.previous_bid === null || b.previous_bid < amount)) ||
-      (r.status === 409 && b.error === "BID_TOO_LOW" && typeof b.details?.min_next_bid === "number"),
+      (r.status === 409 && b.error === "BID_TOO_LOW" && typeof b.data?.min_next_bid === "number"),
   });
   if (res.status === 201) accepted.add(1);
   else if (res.status === 409) tooLow.add(1);

@@ -91,7 +91,7 @@ export const vars = {
   AWS_ENDPOINT_URL_DYNAMODB: v({
     schema: z.url({ protocol: /^https?$/ }),
     expected: "http(s) URL",
-    doc: "DynamoDB endpoint, overrides AWS_ENDPOINT_URL (e.g. http://127.0.0.1:4567 for dynalite)",
+    doc: "DynamoDB endpoint, overrides AWS_ENDPOINT_URL (e.g. http://127.0.0.1:8000 for DynamoDB Local)",
   }),
   AWS_ENDPOINT_URL_SQS: v({
     schema: z.url({ protocol: /^https?$/ }),
@@ -230,8 +230,15 @@ export const vars = {
   // Auctions (bidder, broadcaster, archiver)
   DATABASE_URL: v({
     schema: z.string().regex(/^postgres(?:ql)?:\/\/[^\s]+$/, "not a postgres:// URL"),
-    expected: "postgres://user[:password]@host:port/db (PGPASSWORD is honoured)",
-    doc: "PostgreSQL for the auction archive (unset: archived in memory)",
+    expected:
+      "postgres://user[:password]@host:port/db[?sslmode=verify-full&sslrootcert=FILE] (PGPASSWORD is honoured)",
+    doc: "PostgreSQL for the auction archive (unset: archived in memory); sslrootcert names the only CAs trusted",
+  }),
+  DATABASE_AUTH: v({
+    schema: oneOf(["password", "iam"]),
+    default: "password",
+    expected: "password | iam",
+    doc: "iam: every new connection signs a fresh RDS IAM token with the AWS credentials (needs AWS_REGION); password: the URL's or PGPASSWORD",
   }),
   DATABASE_SCHEMA: v({
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "not a lower-case SQL identifier"),

@@ -1,13 +1,13 @@
 #!/usr/bin/env bun
+/**
+ * The CLI entry. Each command imports what it runs when it runs (`await import`): the compiled binary then
+ * evaluates only that command's code, and a role only its modules' (docs/benchmarks.md, cold start).
+ */
 import { type Command, parseArgs, USAGE, UsageError } from "./cli/args.ts";
-import { MigrateRefused, migrate } from "./cli/migrate.ts";
-import { seed } from "./cli/seed.ts";
 import { ConfigError, describeConfig, loadConfig } from "./config.ts";
-import { runLambda } from "./lambda/run.ts";
-import { ModuleError, resolveOrder } from "./modules/graph.ts";
-import { moduleTable, ROLES } from "./modules/registry.ts";
+import { describeRoles } from "./modules/deps.ts";
+import { ModuleError } from "./modules/graph.ts";
 import { exit, onShutdownSignal } from "./runtime.ts";
-import { startShop } from "./shop.ts";
 import { versionLine } from "./version.ts";
 
 const env = process.env;
@@ -23,14 +23,7 @@ async function healthcheck(url: string | undefined): Promise<number> {
   }
 }
 
-function listRoles(): string {
-  const table = moduleTable({ env: {} });
-  return ROLES.map((role) => {
-    const modules = resolveOrder(table, [role]).filter((m) => table[m].init !== undefined);
-    return `${role.padEnd(12)} ${modules.join(", ")}`;
-  }).join("\n");
-}
-
+/** Printed from the dependency map itself, as docs/architecture.md is. */
 async function run(command: Command): Promise<number> {
   switch (command.kind) {
     case "help":
@@ -40,7 +33,7 @@ async function run(command: Command): Promise<number> {
       console.log(versionLine());
       return 0;
     case "list-roles":
-      console.log(listRoles());
+      console.log(describeRoles());
       return 0;
     case "config":
       loadConfig(env);
@@ -50,7 +43,8 @@ async function run(command: Command): Promise<number> {
       return 0;
     case "healthcheck":
       return healthcheck(command.url);
-    case "migrate":
+    case "migrate": {
+      const { MigrateRefused, migrate } = await import("./cli/migrate.ts");
       try {
         await migrate(loadConfig(env), command.force, (line) => console.log(line));
         return 0;
@@ -59,7 +53,22 @@ async function run(command: Command): Promise<number> {
         console.error(`shop: ${err.message}`);
         return 2;
       }
-    case "seed":
+    }
+    case "db-bootstrap": {
+      const config = loadConfig(env);
+      if (!config.DATABASE_URL) {
+        console.error("shop: db-bootstrap needs DATABASE_URL (the administrator's connection)");
+        return 2;
+      }
+      const { bootstrapDatabase } = await import("./adapters/postgres/bootstrap.ts");
+      await bootstrapDatabase(
+        { url: config.DATABASE_URL, user: command.user, schema: config.DATABASE_SCHEMA, iam: command.iam },
+        (line) => console.log(line),
+      );
+      return 0;
+    }
+    case "seed": {
+      const { seed } = await import("./cli/seed.ts");
       await seed(
         command.counts,
         { env, write: (text) => process.stderr.write(text) },
@@ -69,9 +78,13 @@ async function run(command: Command): Promise<number> {
         },
       );
       return 0;
-    case "lambda":
+    }
+    case "lambda": {
+      const { runLambda } = await import("./lambda/run.ts");
       return runLambda(command.roles, { env, writeError: (text) => process.stderr.write(text) });
+    }
     case "run": {
+      const { startShop } = await import("./shop.ts");
       const shop = await startShop(command.roles, { env });
       onShutdownSignal((signal) => void shop.shutdown(0, signal));
       return shop.exited;

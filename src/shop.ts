@@ -3,8 +3,8 @@
  * signal or a failure: /ready 503 → drain → stop in reverse order (the server stops accepting and
  * finishes in-flight requests) → exit, all bounded by SHUTDOWN_TIMEOUT_MS.
  */
-import { ModuleManager } from "./modules/graph.ts";
-import { type Environment, type Modules, moduleTable, type Role } from "./modules/registry.ts";
+import type { ModuleManager } from "./modules/graph.ts";
+import { createModules, type Environment, type Modules, type Role } from "./modules/registry.ts";
 import { errorFields } from "./observability/log.ts";
 import { sleep } from "./util/time.ts";
 
@@ -29,7 +29,7 @@ export async function startShop(roles: readonly Role[], environment: Environment
   let stopping: Promise<number> | undefined;
   let shutdown: RunningShop["shutdown"] = async (code) => code;
 
-  const manager = new ModuleManager(moduleTable({ ...environment, roles }), roles, (module, err) => {
+  const manager = createModules(environment, roles, (module, err) => {
     if (manager.has("logger")) manager.get("logger").error("module failed", { module, ...errorFields(err) });
     void shutdown(1, `module ${module} failed`);
   });

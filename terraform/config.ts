@@ -3,7 +3,17 @@
  * needs. Constructs take their props from here; nothing else in terraform/ hard-codes a size or a count.
  */
 
+import { TABLES as APP_TABLES, type TableDef } from "../src/adapters/dynamodb/tables.ts";
+import {
+  ROLES as APP_ROLES,
+  type Role as AppRole,
+  LAMBDA_ROOTS,
+  type Resources,
+  resourcesOf,
+} from "../src/modules/deps.ts";
+import { CAPACITY, requestsPerMinuteTarget } from "./capacity.ts";
 import cdktf from "./cdktf.json" with { type: "json" };
+import { VISIBILITY_PER_TIMEOUT, validateLambdaProcessor } from "./constructs/lambda-processor.ts";
 
 /**
  * Terraform and OpenTofu releases the output must run on (ephemeral resources and write-only arguments keep
@@ -12,11 +22,16 @@ import cdktf from "./cdktf.json" with { type: "json" };
 export const TARGET_VERSIONS = cdktf.targetVersions;
 export const REQUIRED_TERRAFORM = ">= 1.11.0";
 
-export const ROLES = ["api", "processor", "bidder", "broadcaster", "archiver"] as const;
-export type Role = (typeof ROLES)[number];
+/** The app's roles, each its own service; `all` (every role in one process) is for running locally. */
+export type Role = Exclude<AppRole, "all">;
+export const ROLES: readonly Role[] = APP_ROLES.filter((r): r is Role => r !== "all");
 
-export const TABLES = ["products", "carts", "inventory", "orders", "idempotency", "counters"] as const;
-export type TableName = (typeof TABLES)[number];
+/** The app's DynamoDB tables (src/adapters/dynamodb/tables.ts), named after their variable: ORDERS_TABLE → orders. */
+export type TableVariable = TableDef["env"];
+export type TableName = TableVariable extends `${infer N}_TABLE` ? Lowercase<N> : never;
+export const tableName = (variable: TableVariable) =>
+  variable.slice(0, -"_TABLE".length).toLowerCase() as TableName;
+export const TABLES: readonly TableName[] = APP_TABLES.map((t) => tableName(t.env));
 
 /** The app's port and health endpoints (Foundation issue); every construct that talks to a task uses these. */
 export const APP = {
@@ -27,7 +42,20 @@ export const APP = {
   wsPingMs: 20_000,
   /** Payment simulation per order; the processor's longest step. */
   paymentSimMs: 3_000,
+  /** Where the image carries the RDS CA bundle (Dockerfile); the only CAs the archiver trusts. */
+  rdsCaFile: "/etc/ssl/certs/rds-global-bundle.pem",
+  /** distroless "nonroot": the user every container runs as. */
+  user: "65532:65532",
 } as const;
+
+/**
+ * The processor function runs `<image_tag><suffix>`: the single-platform manifest of the image index for the
+ * function's architecture, tagged by the deploy (scripts/deploy/apply.ts), since Lambda refuses an index.
+ */
+export const LAMBDA_IMAGE_TAG_SUFFIX = "-lambda";
+
+/** PostgreSQL major version of RDS; CI's PostgreSQL service image runs the same one. */
+export const POSTGRES_MAJOR = 17;
 
 /** How each role scales; the signal is the one that saturates first for that role. */
 export type Scaling =
@@ -44,77 +72,77 @@ export interface RoleSize {
   max: number;
 }
 
-export interface RoleNeeds {
+/** What a process of the binary touches, as the app declares it (`resourcesOf`), with tables by name. */
+export interface AppNeeds {
   tables: readonly TableName[];
   redis: boolean;
+  /** Connects to PostgreSQL as the least-privilege application role, with IAM tokens. */
   postgres: boolean;
   publishOrders: boolean;
   consumeOrders: boolean;
+  /** Sets the retry time of messages the Lambda event source mapping received (ChangeMessageVisibility). */
+  retryOrders: boolean;
   /** Receives ADMIN_TOKEN, which guards the admin-only endpoints it serves. */
   adminToken: boolean;
+}
+
+const appNeeds = ({ tables, ...uses }: Resources): AppNeeds => ({ ...uses, tables: tables.map(tableName) });
+
+export interface RoleNeeds extends AppNeeds {
   /** ALB path patterns routed to this role; `default` takes whatever no other rule matched. */
   routes: readonly string[] | "default" | "none";
   scaling: Scaling;
 }
 
+/** What only the deployment decides per role: how the ALB reaches it and what it scales on. */
+type Placement = Pick<RoleNeeds, "routes" | "scaling">;
+
 /**
- * Which role needs what. The IAM policies, security-group rules, environment variables and secrets of each
- * service are all derived from this table, so granting a role something is a one-line change here.
+ * Which role needs what. The resources (tables, Redis, PostgreSQL, topic, queue, admin token) are the app's
+ * own answer, `resourcesOf(role)` over its module graph (src/modules/deps.ts): what the running process uses
+ * is exactly what the task is granted and configured with. Routes and scaling are the deployment's. IAM
+ * policies, security-group rules, environment variables and secrets are all derived from this table.
  */
 export function roleNeeds(env: EnvConfig): Record<Role, RoleNeeds> {
-  return {
+  const placement: Record<Role, Placement> = {
     api: {
-      tables: TABLES,
-      redis: true,
-      postgres: false,
-      publishOrders: true,
-      consumeOrders: false,
-      adminToken: true,
       routes: "default",
-      scaling: { kind: "requests", targetPerTask: env.scaling.apiRequestsPerTask },
+      scaling: {
+        kind: "requests",
+        targetPerTask: requestsPerMinuteTarget(CAPACITY.roles.api, env.roles.api.cpu),
+      },
     },
-    processor: {
-      tables: ["orders", "inventory", "carts", "idempotency"],
-      redis: false,
-      postgres: false,
-      publishOrders: false,
-      consumeOrders: true,
-      adminToken: false,
-      routes: "none",
-      scaling: { kind: "backlog", targetPerTask: backlogPerTask(env) },
-    },
+    processor: { routes: "none", scaling: { kind: "backlog", targetPerTask: backlogPerTask(env) } },
     bidder: {
-      tables: [],
-      redis: true,
-      postgres: false,
-      publishOrders: false,
-      consumeOrders: false,
-      adminToken: true,
       routes: ["/api/v1/items*"],
-      scaling: { kind: "requests", targetPerTask: env.scaling.bidderRequestsPerTask },
+      scaling: {
+        kind: "requests",
+        targetPerTask: requestsPerMinuteTarget(CAPACITY.roles.bidder, env.roles.bidder.cpu),
+      },
     },
     broadcaster: {
-      tables: [],
-      redis: true,
-      postgres: false,
-      publishOrders: false,
-      consumeOrders: false,
-      adminToken: false,
       routes: ["/ws/*", "/auctions/*"],
       scaling: { kind: "cpu", targetPercent: env.scaling.broadcasterCpuPercent },
     },
     archiver: {
-      tables: [],
-      redis: true,
-      postgres: true,
-      publishOrders: false,
-      consumeOrders: false,
-      adminToken: false,
       routes: "none",
       // One consumer group member keeps up with the target rate; more would only contend on the stream.
       scaling: { kind: "fixed" },
     },
   };
+  const needs = {} as Record<Role, RoleNeeds>;
+  for (const role of ROLES) needs[role] = { ...appNeeds(resourcesOf(role)), ...placement[role] };
+  return needs;
+}
+
+/** What the processor function needs: the app's answer for the modules it runs on Lambda. */
+export function lambdaProcessorNeeds(): AppNeeds {
+  return appNeeds(resourcesOf(...LAMBDA_ROOTS.processor));
+}
+
+/** The roles that run as ECS services: every role, but the processor only in "ecs" mode. */
+export function ecsRoles(env: EnvConfig): Role[] {
+  return ROLES.filter((r) => r !== "processor" || env.processorMode === "ecs");
 }
 
 /**
@@ -127,22 +155,57 @@ export function backlogPerTask(env: EnvConfig): number {
 }
 
 export interface StateConfig {
-  bucket: string;
+  /** No default: a bucket name is global, and a guessed one is someone else's. */
+  bucket?: string;
   region: string;
   /** S3-native lock file (Terraform >= 1.10) or a DynamoDB lock table for older tooling. */
   lock: { kind: "s3" } | { kind: "dynamodb"; table: string };
 }
 
+/**
+ * The processor as a Lambda function fed by an SQS event source mapping (docs/lambda.md). Each sandbox runs
+ * up to `app.processorConcurrency` orders of its batch at once.
+ */
+export interface LambdaSizing {
+  memoryMb: number;
+  /** The invocation's limit; the queue's visibility timeout is at least 6× this (AWS's recommendation). */
+  timeoutSeconds: number;
+  batchSize: number;
+  /** How long the mapping gathers a batch: an order waits at most this long before it starts. */
+  batchingWindowSeconds: number;
+  /** Sandboxes the mapping keeps busy at most (2..1000). */
+  maximumConcurrency: number;
+}
+
 export interface EnvConfig {
   name: "dev" | "prod";
+  /** Where the processor role runs: an ECS service (`roles.processor`) or a Lambda function (`lambda`). */
+  processorMode: "ecs" | "lambda";
+  lambda: LambdaSizing;
   region: string;
   /** Availability zones used for subnets (and for multi-AZ data in prod). */
   azCount: number;
   vpcCidr: string;
   /** One NAT gateway (cheap, single point of egress failure) or one per AZ. */
   natGateways: "one" | "per-az";
-  /** ACM certificate for the ALB; without one the ALB serves plain HTTP. */
+  /** ACM certificate for the ALB; without one the ALB serves plain HTTP (refused for prod). */
   certificateArn?: string;
+  fargate: {
+    /** Graviton (ARM64) costs about a fifth less per vCPU; the image is built for both. */
+    architecture: "X86_64" | "ARM64";
+    /** Roles that run on Fargate Spot (interruptible: a two-minute SIGTERM, which every role drains in). */
+    spot: readonly Role[];
+  };
+  /** VPC interface endpoints for ECR, CloudWatch Logs, Secrets Manager and SQS (S3 and DynamoDB always get free gateway endpoints). */
+  interfaceEndpoints: boolean;
+  edge: {
+    /** ALB access logs to S3: the full record of every request (the app logs only a sample). */
+    accessLogs: boolean;
+    /** VPC flow logs to CloudWatch Logs. */
+    flowLogs: boolean;
+    /** WAF on the ALB: AWS managed rule groups and a per-IP rate limit over 5 minutes. */
+    waf?: { requestsPerIpPer5Min: number };
+  };
   state: StateConfig;
   deletionProtection: boolean;
   logRetentionDays: number;
@@ -158,8 +221,6 @@ export interface EnvConfig {
     shutdownTimeoutMs: number;
   };
   scaling: {
-    apiRequestsPerTask: number;
-    bidderRequestsPerTask: number;
     broadcasterCpuPercent: number;
     processorBacklogSeconds: number;
   };
@@ -184,7 +245,7 @@ export interface EnvConfig {
 const base = {
   region: "us-west-2",
   vpcCidr: "10.40.0.0/16",
-  state: { bucket: "shop-terraform-state", region: "us-west-2", lock: { kind: "s3" } },
+  state: { region: "us-west-2", lock: { kind: "s3" } },
   app: {
     logLevel: "info",
     paymentConcurrency: 64,
@@ -194,10 +255,19 @@ const base = {
     shutdownTimeoutMs: 30_000,
   },
   scaling: {
-    apiRequestsPerTask: 1_000,
-    bidderRequestsPerTask: 2_000,
     broadcasterCpuPercent: 60,
     processorBacklogSeconds: 30,
+  },
+  // Both environments run the processor on ECS (docs/infrastructure.md says why); this sizing applies when
+  // an environment's processorMode is "lambda". 512 MB: the runtime peaks at ~130 MB with a batch of 10, and
+  // Lambda's CPU share grows with memory. A sandbox works one batch at a time, so 20 sandboxes × batches of 10
+  // keep at most 200 orders in flight (~67 orders/s at a 3 s payment), above dev's ECS ceiling (3 × 50).
+  lambda: {
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    batchSize: 10,
+    batchingWindowSeconds: 5,
+    maximumConcurrency: 20,
   },
 } as const satisfies Partial<EnvConfig>;
 
@@ -205,8 +275,12 @@ export const environments: Record<EnvConfig["name"], EnvConfig> = {
   dev: {
     ...base,
     name: "dev",
+    processorMode: "ecs",
     azCount: 2,
     natGateways: "one",
+    fargate: { architecture: "ARM64", spot: ["api", "processor", "bidder", "broadcaster", "archiver"] },
+    interfaceEndpoints: false,
+    edge: { accessLogs: false, flowLogs: false },
     deletionProtection: false,
     logRetentionDays: 7,
     roles: {
@@ -229,8 +303,15 @@ export const environments: Record<EnvConfig["name"], EnvConfig> = {
   prod: {
     ...base,
     name: "prod",
+    processorMode: "ecs",
     azCount: 3,
     natGateways: "per-az",
+    // Spot only where an interruption costs nothing: the processor's orders return to the queue.
+    fargate: { architecture: "X86_64", spot: ["processor"] },
+    interfaceEndpoints: true,
+    // 3,000 requests per IP in 5 minutes (10/s sustained) stops a single client flooding the shop; a load
+    // test from one address must target dev, which has no WAF.
+    edge: { accessLogs: true, flowLogs: true, waf: { requestsPerIpPer5Min: 3_000 } },
     deletionProtection: true,
     logRetentionDays: 30,
     roles: {
@@ -252,13 +333,41 @@ export const environments: Record<EnvConfig["name"], EnvConfig> = {
   },
 };
 
+/** Account-specific settings, each `SHOP_<ENV>_<NAME>` or `SHOP_<NAME>` (the first wins). */
+export const ACCOUNT_SETTINGS = [
+  "STATE_BUCKET",
+  "STATE_REGION",
+  "STATE_LOCK_TABLE",
+  "AWS_REGION",
+  "CERTIFICATE_ARN",
+  "ALARM_EMAIL",
+] as const;
+
+/**
+ * The settings a synthesizing shell provides: its own SHOP_* variables, over SHOP_VARS, a JSON object of
+ * variables (the workflows pass GitHub's whole `vars` context as `toJSON(vars)`). Empty values count as
+ * unset: GitHub expands a variable that does not exist to "".
+ */
+export function settingsFrom(env: Record<string, string | undefined>): Record<string, string> {
+  const fromJson = env.SHOP_VARS ? (JSON.parse(env.SHOP_VARS) as Record<string, unknown>) : {};
+  const out: Record<string, string> = {};
+  for (const [name, value] of [...Object.entries(fromJson), ...Object.entries(env)]) {
+    if (name.startsWith("SHOP_") && name !== "SHOP_VARS" && typeof value === "string" && value !== "") {
+      out[name] = value;
+    }
+  }
+  return out;
+}
+
 /**
  * Account-specific settings come from the synthesizing shell, never from this file: the state bucket, the
  * certificate and the alarm address differ per AWS account, the sizes above do not.
  */
 export function withOverrides(env: EnvConfig, vars: Record<string, string | undefined>): EnvConfig {
   const upper = env.name.toUpperCase();
-  const pick = (name: string) => vars[`SHOP_${upper}_${name}`] ?? vars[`SHOP_${name}`];
+  const pick = (name: (typeof ACCOUNT_SETTINGS)[number]) =>
+    vars[`SHOP_${upper}_${name}`] || vars[`SHOP_${name}`] || undefined;
+  const bucket = pick("STATE_BUCKET") ?? env.state.bucket;
   const lockTable = pick("STATE_LOCK_TABLE");
   const certificateArn = pick("CERTIFICATE_ARN");
   const email = pick("ALARM_EMAIL");
@@ -267,7 +376,7 @@ export function withOverrides(env: EnvConfig, vars: Record<string, string | unde
     region: pick("AWS_REGION") ?? env.region,
     ...(certificateArn ? { certificateArn } : {}),
     state: {
-      bucket: pick("STATE_BUCKET") ?? env.state.bucket,
+      ...(bucket ? { bucket } : {}),
       region: pick("STATE_REGION") ?? env.state.region,
       lock: lockTable ? { kind: "dynamodb", table: lockTable } : env.state.lock,
     },
@@ -299,10 +408,23 @@ export function albIdleTimeoutSeconds(): number {
  * handed to another one. A minute, or twice the longest processing (one payment and two retries) if longer,
  * so that a heartbeat delayed by a GC pause or a slow network never lets a live order be redelivered.
  */
-export function queueVisibilitySeconds(): number {
+export function queueVisibilitySeconds(env: EnvConfig): number {
   const attempts = 3;
   const longestProcessingS = (APP.paymentSimMs / 1000) * attempts;
-  return Math.max(60, Math.ceil(longestProcessingS * 2));
+  const ecs = Math.max(60, Math.ceil(longestProcessingS * 2));
+  // The event source mapping hides a batch for the visibility timeout and AWS refuses a timeout below the
+  // function's; 6× leaves room for the mapping's own retries of a throttled invocation (AWS's recommendation).
+  return env.processorMode === "lambda"
+    ? Math.max(ecs, VISIBILITY_PER_TIMEOUT * env.lambda.timeoutSeconds)
+    : ecs;
+}
+
+/**
+ * LAMBDA_ORDER_RESERVE_MS: an order starts on Lambda only with this much of the invocation left, one payment
+ * and 2 s for the store writes and slow calls.
+ */
+export function lambdaOrderReserveMs(): number {
+  return APP.paymentSimMs + 2_000;
 }
 
 /** Rejects configurations the binary or ECS would misbehave with, at synth time rather than at deploy. */
@@ -323,8 +445,31 @@ export function validate(env: EnvConfig): string[] {
   if (env.roles.archiver.min !== env.roles.archiver.max) {
     problems.push(`${env.name}/archiver: runs a fixed count, min must equal max`);
   }
+  if (env.processorMode === "lambda") {
+    const limits = {
+      sizing: env.lambda,
+      orderReserveMs: lambdaOrderReserveMs(),
+      queueVisibilitySeconds: queueVisibilitySeconds(env),
+      environment: {},
+    };
+    for (const p of validateLambdaProcessor(limits)) problems.push(`${env.name}/lambda: ${p}`);
+  }
   if (env.natGateways === "one" && env.name === "prod") {
     problems.push("prod: one NAT gateway is a single point of failure; use per-az");
+  }
+  const upper = env.name.toUpperCase();
+  if (!env.state.bucket) {
+    problems.push(
+      `${env.name}: no state bucket: set SHOP_${upper}_STATE_BUCKET or SHOP_STATE_BUCKET (bucket names are global)`,
+    );
+  }
+  if (env.name === "prod" && !env.certificateArn) {
+    problems.push(`prod: no certificate: set SHOP_PROD_CERTIFICATE_ARN (prod never serves plain HTTP)`);
+  }
+  if (env.name === "prod" && !env.alarms.email) {
+    problems.push(
+      `prod: no alarm address: set SHOP_PROD_ALARM_EMAIL (the alerts topic has no other subscriber)`,
+    );
   }
   return problems;
 }

@@ -3,6 +3,7 @@
  * process.env, so in-process test shops can each point at their own emulator).
  */
 import type { Config } from "../config.ts";
+import { isNetworkError } from "../resilience/policy.ts";
 
 export interface AwsClientConfig {
   region: string | undefined;
@@ -26,4 +27,38 @@ export function awsClientConfig(config: Config, service: "DYNAMODB" | "SQS" | "S
     // Real endpoints use the SDK's default credential chain (environment, task role, profile).
     ...(local ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
   };
+}
+
+/** Error names the AWS services and the SDK use for throttling, server-side and transport failures. */
+const TRANSIENT_NAMES = new Set([
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+  "LimitExceededException",
+  "InternalServerError",
+  "InternalError",
+  "ServiceUnavailable",
+  "RequestTimeout",
+  "RequestTimeoutException",
+  "TimeoutError",
+  "TransactionInProgressException",
+]);
+
+/**
+ * The one classifier of AWS failures (DynamoDB, SQS, SNS) worth another attempt and counted by the
+ * breakers: throttling, 5xx, the network. Never a failed condition, a validation error or a missing
+ * table or queue: those are answers, and retrying them would only hide a bug or a race the caller handles.
+ */
+export function isAwsTransient(err: unknown): boolean {
+  if (isNetworkError(err)) return true;
+  if (!(err instanceof Error)) return false;
+  // The SDK marks the errors its own retry strategy would retry (throttling among them).
+  const retryable = (err as { $retryable?: unknown }).$retryable !== undefined;
+  if (retryable || TRANSIENT_NAMES.has(err.name) || /Throttl/.test(err.name)) return true;
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500;
+  // Transport failures from the HTTP handler carry the socket error's code, sometimes one level down.
+  return (
+    isNetworkError((err as { cause?: unknown }).cause) || /socket|ECONNRESET|ECONNREFUSED/i.test(err.message)
+  );
 }

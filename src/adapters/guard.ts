@@ -1,3 +1,4 @@
+import type { OrderPublisher } from "../domain/queue.ts";
 import type { DependencyPolicy } from "../resilience/policy.ts";
 
 /**
@@ -14,14 +15,7 @@ export function guardAll<T extends object>(target: T, policy: DependencyPolicy):
   });
 }
 
-/** AWS SDK errors worth counting as an outage: throttling, 5xx, and the network. */
-export function isAwsTransient(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  const retryable = (err as { $retryable?: unknown }).$retryable !== undefined;
-  return (
-    retryable ||
-    (status !== undefined && status >= 500) ||
-    /Throttl|TimeoutError|ECONNREFUSED|ECONNRESET|socket/i.test(`${err.name} ${err.message}`)
-  );
+/** Publishing under a policy: queue faults are retried and feed the breaker like any dependency's. */
+export function guardedPublisher(inner: OrderPublisher, policy: DependencyPolicy): OrderPublisher {
+  return { publish: (body) => policy.execute(() => inner.publish(body)) };
 }

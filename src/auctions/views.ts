@@ -1,5 +1,6 @@
 /** The JSON shapes of items and bids at the edge: cents become exact decimal numbers, times ISO 8601. */
-import { type BidEvent, fromCents, type ItemState, isOpen } from "../domain/auctions.ts";
+import { type BidEvent, type ItemState, isOpen } from "../domain/auctions.ts";
+import { fromCents } from "../domain/money.ts";
 
 export function itemView(item: ItemState, now: number) {
   return {

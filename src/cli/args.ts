@@ -1,4 +1,4 @@
-import { ROLES, type Role } from "../modules/registry.ts";
+import { ROLES, type Role } from "../modules/deps.ts";
 
 export type Command =
   | { kind: "run"; roles: Role[] }
@@ -9,6 +9,7 @@ export type Command =
   | { kind: "config" }
   | { kind: "healthcheck"; url: string | undefined }
   | { kind: "migrate"; force: boolean }
+  | { kind: "db-bootstrap"; user: string; iam: boolean }
   | { kind: "seed"; counts: Partial<Record<SeedTarget, number>> };
 
 /** What `shop seed` can load: each becomes a `--NAME N` flag; src/cli/seed.ts has the seeder. */
@@ -25,7 +26,7 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-const SUBCOMMANDS = ["healthcheck", "config", "migrate", "seed", "lambda"] as const;
+const SUBCOMMANDS = ["healthcheck", "config", "migrate", "db-bootstrap", "seed", "lambda"] as const;
 const RUN_FLAGS = ["--role", "--list-roles", "--help", "-h", "--version", "-v"];
 
 export const USAGE = `usage:
@@ -35,6 +36,9 @@ export const USAGE = `usage:
   shop config                      print the effective configuration, secrets redacted
   shop migrate [--force]           create the missing DynamoDB tables of every *_TABLE set (local endpoint
                                    only; --force allows a real AWS endpoint)
+  shop db-bootstrap --user NAME [--iam]
+                                   as the administrator of DATABASE_URL: create the login role NAME that may
+                                   create tables in DATABASE_SCHEMA and nothing else (--iam: RDS IAM tokens)
 ${Object.entries(SEED_TARGETS)
   .map(([name, doc]) => `  shop seed --${name} N`.padEnd(35) + doc)
   .join("\n")}
@@ -119,6 +123,18 @@ function parseSubcommand(sub: (typeof SUBCOMMANDS)[number], argv: string[]): Com
       const bad = argv.find((a) => a !== "--force");
       if (bad !== undefined) throw new UsageError(`unknown flag "${bad}" for migrate; valid flags: --force`);
       return { kind: "migrate", force: argv.length > 0 };
+    }
+    case "db-bootstrap": {
+      let user: string | undefined;
+      let iam = false;
+      for (let i = 0; i < argv.length; i++) {
+        const flag = (argv[i] ?? "").split("=")[0];
+        if (flag === "--iam") iam = true;
+        else if (flag === "--user") [user, i] = takeValue(argv, i, "--user");
+        else throw new UsageError(`unknown flag "${argv[i]}" for db-bootstrap; valid flags: --user, --iam`);
+      }
+      if (user === undefined) throw new UsageError("db-bootstrap needs --user NAME");
+      return { kind: "db-bootstrap", user, iam };
     }
     case "seed":
       return parseSeed(argv);

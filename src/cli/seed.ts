@@ -5,8 +5,8 @@
  */
 import type { Config } from "../config.ts";
 import { demoProduct } from "../domain/products.ts";
-import { ModuleManager } from "../modules/graph.ts";
-import { type Environment, type ModuleName, type Modules, moduleTable } from "../modules/registry.ts";
+import type { ModuleManager } from "../modules/graph.ts";
+import { createModules, type Environment, type ModuleName, type Modules } from "../modules/registry.ts";
 import { seedStock } from "../services/seed-stock.ts";
 import type { SeedTarget } from "./args.ts";
 
@@ -109,7 +109,7 @@ export async function seed(
   const targets = (Object.keys(SEEDERS) as SeedTarget[]).filter((t) => counts[t] !== undefined);
   const roots = [...new Set(targets.flatMap((t) => SEEDERS[t].modules))];
   let failure: unknown;
-  const manager = new ModuleManager(moduleTable(environment), roots, (_module, err) => {
+  const manager = createModules(environment, roots, (_module, err) => {
     failure ??= err;
   });
   await manager.init();

@@ -1,35 +1,12 @@
 /**
  * Auction rules and the ports every auction backend implements. Money is integer cents everywhere
- * below the HTTP edge; the edge converts JSON numbers with `toCents` and back with `fromCents`.
+ * below the HTTP edge (domain/money.ts converts).
  */
-import { z } from "@hono/zod-openapi";
+import { MAX_AMOUNT, moneyCents } from "./money.ts";
 
-/** 10^12 currency units: far above any real bid, far below 2^53 so cents stay exact in JS and in Lua. */
-export const MAX_CENTS = 100_000_000_000_000;
-
-/**
- * A JSON number with at most two decimals as exact integer cents, or undefined when it has more.
- * `Math.round(x * 100)` absorbs the binary error (100.57 * 100 = 10056.999…); the round trip then
- * rejects anything that is not the double nearest to a two-decimal value (100.571, 0.005).
- */
-export function toCents(amount: number): number | undefined {
-  if (!Number.isFinite(amount)) return undefined;
-  const cents = Math.round(amount * 100);
-  if (cents / 100 !== amount || Math.abs(cents) > MAX_CENTS) return undefined;
-  return cents;
-}
-
-/** The JSON number for `cents`: the double nearest to cents/100, which prints with at most 2 decimals. */
-export const fromCents = (cents: number): number => cents / 100;
-
-/** A positive amount of money in a request body, converted to cents by the schema itself. */
-export const moneySchema = (example: number) =>
-  z
-    .number()
-    .refine((n) => n > 0, "must be greater than 0")
-    .refine((n) => toCents(n) !== undefined, "must have at most 2 decimals and be at most 10^12")
-    .transform((n) => toCents(n) as number)
-    .openapi({ type: "number", example, description: "Amount; at most 2 decimals" });
+/** A positive amount of money in a request body (a price, an increment, a bid), converted to cents. */
+export const bidMoney = (example: number) =>
+  moneyCents({ min: 0, positive: true, max: MAX_AMOUNT, maxLabel: "10^12", example });
 
 export const ITEM_ID = /^[A-Za-z0-9_-]{1,64}$/;
 

@@ -1,15 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { int32 } from "./ids.ts";
-import { fromCents, toCents } from "./money.ts";
+import { fromCents, MAX_PRICE, moneyNumber, toCents } from "./money.ts";
 
 /** A product id is an int32 or a string: the seeds' clients send SKUs like "SKU-001". */
 const ProductRef = z.union([int32(1), z.string().min(1).max(64)]).openapi({ example: 12345 });
 
-const Price = z
-  .number()
-  .min(0)
-  .refine((n) => toCents(n) !== undefined, "must have at most 2 decimals and be at most 1000000")
-  .openapi({ example: 19.99 });
+const Price = moneyNumber({ min: 0, max: MAX_PRICE, example: 19.99 });
 
 export const OrderItemSchema = z.object({
   product_id: ProductRef,
@@ -131,6 +127,14 @@ export const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
   failed: [],
 };
 
+/**
+ * The statuses among `from` an order may leave for `to`: what a store's conditional write accepts, so
+ * no caller can move an order along a transition the table does not have (a final order stays final).
+ */
+export function allowedFrom(from: readonly OrderStatus[], to: OrderStatus): OrderStatus[] {
+  return from.filter((s) => TRANSITIONS[s].includes(to));
+}
+
 export const isFinal = (s: OrderStatus) => s === "completed" || s === "failed";
 
 export interface OrderUpdate {
@@ -145,8 +149,9 @@ export interface OrderStore {
   /** Creates the order unless one with this id exists; returns the existing one then. */
   create(order: Order): Promise<{ created: true } | { created: false; existing: Order }>;
   /**
-   * Moves the order to `update.status` if its current status is one of `from`; returns the order after
-   * the write, or undefined when the condition failed (the caller re-reads to find out why).
+   * Moves the order to `update.status` if its current status is one of `from` and TRANSITIONS allows
+   * the move; returns the order after the write, or undefined when the condition failed (the caller
+   * re-reads to find out why).
    */
   transition(orderId: string, from: readonly OrderStatus[], update: OrderUpdate): Promise<Order | undefined>;
   setMessageId(orderId: string, messageId: string): Promise<void>;

@@ -2,6 +2,7 @@
  * Payment rules of the simulated gateway. Deterministic so tests and demos can choose the outcome:
  * numbers failing the Luhn check decline, and a few Luhn-valid test numbers always decline.
  */
+import { z } from "@hono/zod-openapi";
 
 /** Always approve. */
 export const APPROVING_CARDS = ["4242424242424242", "4111111111111111", "5555555555554444"] as const;
@@ -9,6 +10,12 @@ export const APPROVING_CARDS = ["4242424242424242", "4111111111111111", "5555555
 export const DECLINING_CARDS = ["4000000000000002", "4000000000009995"] as const;
 
 export const CARD_NUMBER = /^[0-9]{13,19}$/;
+
+/** A card number in a request: the shape only; whether it pays is the gateway's decision (a decline, not a 400). */
+export const CardNumberSchema = z
+  .string()
+  .regex(CARD_NUMBER, "must be 13 to 19 digits")
+  .openapi({ example: "4242424242424242" });
 
 export function luhnValid(digits: string): boolean {
   let sum = 0;
@@ -65,8 +72,4 @@ export interface ChargeLedger {
   get(key: string): Promise<ChargeRecord | undefined>;
   /** Returns the record that holds: `record` if it was first, else the one already there. */
   record(record: ChargeRecord): Promise<ChargeRecord>;
-}
-
-export function last4(card: string | undefined): string | undefined {
-  return card?.slice(-4);
 }

@@ -7,7 +7,7 @@ import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { ServeEnv, Upgrade } from "../runtime.ts";
-import { ApiError, type ErrorBody } from "./errors.ts";
+import { ApiError, type ErrorBody, toApiError } from "./errors.ts";
 import { type Handle, routeRegistrar } from "./route.ts";
 
 /**
@@ -120,7 +120,8 @@ export function createHttp(opts: {
   };
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return errorJson(c, err);
+    const answer = toApiError(err);
+    if (answer) return errorJson(c, answer);
     if (err instanceof HTTPException) {
       // Hono's own validators throw these, e.g. for malformed JSON.
       if (err.status === 400) return errorJson(c, new ApiError(400, "INVALID_INPUT", err.message));
@@ -136,7 +137,14 @@ export function createHttp(opts: {
       c.header("Allow", allowed.join(", "));
       return errorJson(
         c,
-        new ApiError(405, "METHOD_NOT_ALLOWED", `${c.req.method} is not allowed on ${c.req.path}`, allowed),
+        new ApiError(
+          405,
+          "METHOD_NOT_ALLOWED",
+          `${c.req.method} is not allowed on ${c.req.path}`,
+          `allowed: ${allowed.join(", ")}`,
+          undefined,
+          { allowed },
+        ),
       );
     }
     return errorJson(c, new ApiError(404, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));
@@ -157,7 +165,8 @@ export function createHttp(opts: {
         {
           error: "NOT_READY",
           message: `dependency not ready: ${failing.join(", ")}`,
-          details: { failures, checks },
+          details: failing.map((name) => `${name}: ${failures[name]}`).join("; "),
+          data: { failures, checks },
         },
         503,
       );

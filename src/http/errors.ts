@@ -1,50 +1,85 @@
 import { z } from "@hono/zod-openapi";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { DomainError, type OutcomeCode, type OutcomeData } from "../domain/outcomes.ts";
 
-/** The uniform error body of every non-2xx answer. */
+/**
+ * The uniform error body of every non-2xx answer. One rule for all errors: `details` is a string for
+ * people (api.yaml types it so); machine-readable facts go in `data`, an object whose fields each code
+ * documents (docs/architecture.md, "Errors").
+ */
 export const ErrorSchema = z
   .object({
     error: z.string().openapi({ example: "INVALID_INPUT" }),
     message: z.string().openapi({ example: "The provided input data is invalid" }),
-    details: z.unknown().optional().openapi({ example: "productId: must be an integer in 1..2147483647" }),
+    details: z.string().optional().openapi({ example: "productId: must be an integer in 1..2147483647" }),
+    data: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({
+        description: "Machine-readable facts of the error, by code (e.g. CART_CHECKED_OUT: {order_id})",
+        example: { order_id: 42 },
+      }),
   })
   .openapi("Error");
 
 export type ErrorBody = z.infer<typeof ErrorSchema>;
 
-/** Thrown anywhere below a handler; turned into the uniform body by the app's error handler. */
+/** An answer decided at the HTTP edge itself (auth, media type, size, routing); use cases raise DomainError. */
 export class ApiError extends Error {
   constructor(
     readonly status: ContentfulStatusCode,
     readonly code: string,
     message: string,
-    readonly details?: unknown,
+    readonly details?: string,
     readonly headers?: Record<string, string>,
+    readonly data?: OutcomeData,
   ) {
     super(message);
     this.name = "ApiError";
   }
 
   body(): ErrorBody {
-    return this.details === undefined
-      ? { error: this.code, message: this.message }
-      : { error: this.code, message: this.message, details: this.details };
+    const body: ErrorBody = { error: this.code, message: this.message };
+    if (this.details !== undefined) body.details = this.details;
+    if (this.data !== undefined) body.data = this.data;
+    return body;
   }
 }
 
-export const invalidInput = (message: string, details?: unknown) =>
-  new ApiError(400, "INVALID_INPUT", message, details);
-export const notFound = (message: string) => new ApiError(404, "NOT_FOUND", message);
-export const conflict = (message: string, details?: unknown) =>
-  new ApiError(409, "CONFLICT", message, details);
-export const unavailable = (message: string, retryAfterS?: number) =>
-  new ApiError(
-    503,
-    "SERVICE_UNAVAILABLE",
-    message,
-    undefined,
-    retryAfterS === undefined ? undefined : { "Retry-After": String(retryAfterS) },
-  );
+/**
+ * Every domain outcome code's HTTP answer: the status, the wire code where it differs from the domain's,
+ * and whether a Retry-After the outcome carries is sent.
+ */
+export const OUTCOME_HTTP: Record<
+  OutcomeCode,
+  { status: ContentfulStatusCode; error?: string; retryAfter?: true }
+> = {
+  INVALID_INPUT: { status: 400 },
+  CART_EMPTY: { status: 400 },
+  CART_CHECKED_OUT: { status: 400 },
+  INSUFFICIENT_STOCK: { status: 400 },
+  PAYMENT_DECLINED: { status: 402 },
+  NOT_FOUND: { status: 404 },
+  CONFLICT: { status: 409 },
+  BID_TOO_LOW: { status: 409 },
+  AUCTION_CLOSED: { status: 409 },
+  DEPENDENCY_UNAVAILABLE: { status: 503, error: "SERVICE_UNAVAILABLE", retryAfter: true },
+  TRY_AGAIN: { status: 503, retryAfter: true },
+};
+
+export function fromDomain(err: DomainError): ApiError {
+  const http = OUTCOME_HTTP[err.code];
+  const headers =
+    http.retryAfter && err.retryAfterS !== undefined ? { "Retry-After": String(err.retryAfterS) } : undefined;
+  return new ApiError(http.status, http.error ?? err.code, err.message, err.details, headers, err.data);
+}
+
+/** The HTTP answer of anything a handler throws that is an answer; undefined for bugs and the unknown. */
+export function toApiError(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (err instanceof DomainError) return fromDomain(err);
+  return undefined;
+}
 
 /** `a.b: message; c: message`: the contract types `details` as a string, and it names every bad field. */
 export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {

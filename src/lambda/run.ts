@@ -6,9 +6,9 @@
  * is complete when it is posted, and SIGTERM only cuts the current invocation short (docs/lambda.md).
  */
 import { ConfigError } from "../config.ts";
-import { ModuleError, ModuleManager } from "../modules/graph.ts";
-import { type LambdaGraph, lambdaTable } from "../modules/lambda.ts";
-import type { Environment, Role } from "../modules/registry.ts";
+import { isLambdaRole, LAMBDA_ROOTS, type Role } from "../modules/deps.ts";
+import { ModuleError, type ModuleManager } from "../modules/graph.ts";
+import { createModules, type Environment, type Modules } from "../modules/registry.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import { onShutdownSignal } from "../runtime.ts";
 import { sleep } from "../util/time.ts";
@@ -43,14 +43,20 @@ export async function runLambda(roles: readonly Role[], environment: LambdaEnvir
   const stop = new AbortController();
   onShutdownSignal(() => stop.abort());
 
-  let manager: ModuleManager<LambdaGraph> | undefined;
+  let manager: ModuleManager<Modules> | undefined;
   try {
-    if (roles.length !== 1 || roles[0] !== "processor") {
+    const [role, ...more] = roles;
+    if (role === undefined || more.length > 0 || !isLambdaRole(role)) {
       throw new Error(
-        `only the processor role runs on Lambda, got --role ${roles.join(",")}: set the image command to ["lambda", "--role", "processor"]`,
+        `only the ${Object.keys(LAMBDA_ROOTS).join(", ")} role runs on Lambda, got --role ${roles.join(",")}: set the image command to ["lambda", "--role", "processor"]`,
       );
     }
-    manager = new ModuleManager(lambdaTable(environment), ["lambdaProcessor"], () => stop.abort());
+    // The role's Lambda modules instead of the role: no poller, no HTTP server; this loop feeds them.
+    manager = createModules(environment, LAMBDA_ROOTS[role], (module, err) => {
+      if (manager?.has("logger"))
+        manager.get("logger").error("module failed", { module, ...errorFields(err) });
+      stop.abort();
+    });
     await manager.init();
     await manager.start();
   } catch (err) {

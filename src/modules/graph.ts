@@ -1,7 +1,8 @@
 /**
- * A dependency graph of modules in the manner of Grafana Mimir / dskit `modules`: every module names
- * the modules it needs and an init that returns its value plus an optional lifecycle. Modules are
- * initialised once, started in dependency order and stopped in reverse.
+ * A dependency graph of modules in the manner of Grafana Mimir / dskit `modules`: one map names what
+ * every module needs, and each module with a value has an init returning it plus an optional
+ * lifecycle. Modules are initialised once, started in dependency order and stopped in reverse. This
+ * file imports nothing, so the map can be resolved anywhere (terraform/ reads role needs from it).
  */
 
 export interface Lifecycle {
@@ -23,40 +24,45 @@ export interface Built<V> extends Lifecycle {
   value: V;
 }
 
-export interface InitContext<M> {
-  get<D extends keyof M & string>(name: D): M[D];
+/** Every module's dependencies by name: the process's wiring as one literal table (src/modules/deps.ts). */
+export type DepsMap<N extends string> = { readonly [K in N]: readonly N[] };
+
+export interface InitContext<M, D extends keyof M = keyof M> {
+  /** The value of a declared dependency. */
+  get<N extends D & string>(name: N): M[N];
+  /**
+   * Whether `module` runs in this process (it is in the dependency closure of the roles started): the
+   * graph, not a flag set by another module, says who shares in-process state.
+   */
+  runs(module: keyof M & string): boolean;
   /** Reports a failure after start: the process stops with a non-zero code. */
   fail(err: unknown): void;
 }
 
-export interface ModuleDef<M, K extends keyof M> {
-  deps: readonly (keyof M & string)[];
-  /** Composite modules (roles) have no init: they only pull their dependencies in. */
-  init?(ctx: InitContext<M>): Built<M[K]> | Promise<Built<M[K]>>;
-}
+export type Init<M, K extends keyof M, D extends keyof M = keyof M> = (
+  ctx: InitContext<M, D>,
+) => Built<M[K]> | Promise<Built<M[K]>>;
 
-export type ModuleTable<M> = { [K in keyof M & string]: ModuleDef<M, K> };
+/** The init of every module that has one; composite modules (roles) have none and only pull their deps in. */
+export type Inits<M> = { [K in keyof M]?: Init<M, K> };
 
 export class GraphError extends Error {
   override name = "GraphError";
 }
 
 /** Dependency-first order of every module reachable from `roots`, roots in the order given. */
-export function resolveOrder<M>(
-  table: ModuleTable<M>,
-  roots: readonly (keyof M & string)[],
-): (keyof M & string)[] {
-  const order: (keyof M & string)[] = [];
+export function resolveOrder<N extends string>(deps: DepsMap<N>, roots: readonly N[]): N[] {
+  const order: N[] = [];
   const state = new Map<string, "visiting" | "done">();
-  const visit = (name: keyof M & string, path: string[]) => {
+  const visit = (name: N, path: string[]) => {
     const s = state.get(name);
     if (s === "done") return;
     if (s === "visiting") throw new GraphError(`dependency cycle: ${[...path, name].join(" -> ")}`);
-    const def = table[name];
-    if (!def)
+    const needs = deps[name];
+    if (!needs)
       throw new GraphError(`unknown module "${name}"${path.length ? ` (needed by ${path.at(-1)})` : ""}`);
     state.set(name, "visiting");
-    for (const dep of def.deps) visit(dep, [...path, name]);
+    for (const dep of needs) visit(dep, [...path, name]);
     state.set(name, "done");
     order.push(name);
   };
@@ -74,13 +80,16 @@ export class ModuleManager<M> {
   private readonly running: Running<M>[] = [];
   private initialised: Running<M>[] = [];
   readonly order: (keyof M & string)[];
+  private readonly selected: ReadonlySet<string>;
 
   constructor(
-    private readonly table: ModuleTable<M>,
+    private readonly deps: DepsMap<keyof M & string>,
+    private readonly inits: Inits<M>,
     roots: readonly (keyof M & string)[],
     private readonly onFailure: (module: string, err: unknown) => void,
   ) {
-    this.order = resolveOrder(table, roots);
+    this.order = resolveOrder(deps, roots);
+    this.selected = new Set(this.order);
   }
 
   get<D extends keyof M & string>(name: D): M[D] {
@@ -94,19 +103,20 @@ export class ModuleManager<M> {
 
   async init(): Promise<void> {
     for (const name of this.order) {
-      const def = this.table[name];
-      const allowed = new Set<string>(def.deps);
+      const init = this.inits[name] as Init<M, typeof name> | undefined;
+      const allowed = new Set<string>(this.deps[name]);
       const ctx: InitContext<M> = {
         get: (dep) => {
           // Keeps declarations honest: a module may only reach what it declared.
           if (!allowed.has(dep)) throw new GraphError(`module "${name}" uses "${dep}" without declaring it`);
           return this.get(dep);
         },
+        runs: (module) => this.selected.has(module),
         fail: (err) => this.onFailure(name, err),
       };
       let built: Built<unknown> | undefined;
       try {
-        built = def.init ? await def.init(ctx) : undefined;
+        built = init ? await init(ctx) : undefined;
       } catch (err) {
         throw new ModuleError(name, "init", err);
       }

@@ -21,7 +21,7 @@ import {
   wrap,
 } from "cockatiel";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { unavailable } from "../http/errors.ts";
+import { unavailable } from "../domain/outcomes.ts";
 import type { Logger } from "../observability/log.ts";
 import { type Faults, InjectedFault } from "./faults.ts";
 
@@ -49,7 +49,10 @@ export const stateNames: Record<CircuitState, string> = {
 
 export interface DependencyPolicy {
   readonly name: string;
-  /** Runs `call` under the policy; an open circuit becomes ApiError 503 SERVICE_UNAVAILABLE with Retry-After. */
+  /**
+   * Runs `call` under the policy; an open circuit, a timeout or a transient failure becomes a
+   * DEPENDENCY_UNAVAILABLE outcome carrying the seconds after which a retry may succeed.
+   */
   execute<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T>;
   state(): string;
 }

@@ -8,64 +8,64 @@
  */
 import { type Cart, type CartStore, checkoutIsStale } from "../domain/carts.ts";
 import type { IdAllocator } from "../domain/counters.ts";
+import type { IdempotencyStore } from "../domain/idempotency.ts";
 import type { InventoryStore } from "../domain/inventory.ts";
-import { lineTotal, type Order, type OrderLine, type OrderStore } from "../domain/orders.ts";
+import { lineTotal, type Order, type OrderStore } from "../domain/orders.ts";
+import { DomainError } from "../domain/outcomes.ts";
 import type { OrderPublisher } from "../domain/queue.ts";
-import { ApiError, notFound } from "../http/errors.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
+import { type CartLine, cartNotFound, priceLines } from "./carts.ts";
+import { idempotent } from "./idempotency.ts";
 import type { OrderService } from "./orders.ts";
 
-export interface ShortLine {
+interface ShortLine {
   product_id: number;
   requested: number;
   available: number;
 }
-
-type CartLine = OrderLine & { product_id: number };
 
 export interface CheckoutDeps {
   carts: CartStore;
   inventory: InventoryStore;
   orders: OrderStore;
   ids: IdAllocator;
+  idempotency: IdempotencyStore;
   pipeline: OrderService;
   logger: Logger;
   /** How long a checkout may hold a cart before the next request takes it over (CHECKOUT_STALE_MS). */
   staleMs: number;
 }
 
-const invalidState = (code: string, message: string, details?: unknown) =>
-  new ApiError(400, code, message, details);
-
 const busy = (cartId: number) =>
-  invalidState("CART_CHECKED_OUT", `shopping cart ${cartId} is already being checked out`);
+  new DomainError("CART_CHECKED_OUT", `shopping cart ${cartId} is already being checked out`);
 
 export class CheckoutService {
   constructor(private readonly deps: CheckoutDeps) {}
 
-  /** Lines of a cart, with unit prices from the warehouse where it knows them (0 otherwise). */
-  async lines(items: Record<string, number>): Promise<CartLine[]> {
-    return Promise.all(
-      Object.entries(items).map(async ([pid, quantity]) => {
-        const stock = await this.deps.inventory.get(Number(pid));
-        return { product_id: Number(pid), quantity, price_cents: stock?.price_cents ?? 0 };
-      }),
+  /**
+   * Checks the cart out once: the same Idempotency-Key and card replay the first outcome (a refusal
+   * included); without a key a repeated checkout answers CART_CHECKED_OUT with the order id.
+   */
+  checkout(cartId: number, card: string | undefined, idempotencyKey?: string): Promise<{ order_id: number }> {
+    return idempotent(this.deps.idempotency, `checkout:${cartId}`, idempotencyKey, { card }, () =>
+      this.start(cartId, card),
     );
   }
 
-  async checkout(cartId: number, card: string | undefined): Promise<{ order_id: number }> {
+  private async start(cartId: number, card: string | undefined): Promise<{ order_id: number }> {
     const { carts } = this.deps;
     const cart = await carts.get(cartId);
-    if (!cart) throw notFound(`shopping cart ${cartId} not found`);
+    if (!cart) throw cartNotFound(cartId);
     if (cart.status === "checked_out") {
-      throw invalidState("CART_CHECKED_OUT", `shopping cart ${cartId} is already checked out`, {
-        order_id: cart.order_id,
+      throw new DomainError("CART_CHECKED_OUT", `shopping cart ${cartId} is already checked out`, {
+        details: `order ${cart.order_id}`,
+        data: { order_id: cart.order_id },
       });
     }
     if (cart.status === "checking_out") return this.resume(cart);
     if (Object.keys(cart.items).length === 0)
-      throw invalidState("CART_EMPTY", `shopping cart ${cartId} is empty`);
+      throw new DomainError("CART_EMPTY", `shopping cart ${cartId} is empty`);
     const publisher = this.deps.pipeline.publisher();
     const orderId = await this.deps.ids.next("orders");
     if (!(await carts.beginCheckout(cartId, orderId, Date.now()))) throw busy(cartId);
@@ -102,7 +102,7 @@ export class CheckoutService {
     const cartId = cart.shopping_cart_id;
     const undo: (() => Promise<unknown>)[] = [() => carts.setStatus(cartId, "checking_out", "open")];
     try {
-      const lines = await this.lines(cart.items);
+      const lines = await priceLines(this.deps.inventory, cart.items);
       const { order, fresh } = await this.createOrder(orderId, cart, lines, card);
       // A resumed checkout whose order the pipeline already took only has the cart left to finish.
       if (fresh || order.status === "pending") {
@@ -147,8 +147,8 @@ export class CheckoutService {
     if (result.created) return { order, fresh: true };
     if (result.existing.request_hash === order.request_hash) return { order: result.existing, fresh: false };
     // A client of POST /orders chose this numeric order_id itself: rare, and a retry allocates anew.
-    throw new ApiError(503, "TRY_AGAIN", `order id ${orderId} is taken; retry the checkout`, undefined, {
-      "Retry-After": "0",
+    throw new DomainError("TRY_AGAIN", `order id ${orderId} is taken; retry the checkout`, {
+      retryAfterS: 0,
     });
   }
 
@@ -173,11 +173,12 @@ export class CheckoutService {
           short.push({ product_id: l.product_id, requested: l.quantity, available });
         }
       }
-      throw invalidState(
-        "INSUFFICIENT_STOCK",
-        "not enough stock for every line; nothing was reserved",
-        short,
-      );
+      throw new DomainError("INSUFFICIENT_STOCK", "not enough stock for every line; nothing was reserved", {
+        details: short
+          .map((l) => `product ${l.product_id}: requested ${l.requested}, available ${l.available}`)
+          .join("; "),
+        data: { lines: short },
+      });
     }
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Accepting orders. The async path stores the order as pending, then publishes its id; if publishing
- * fails the order is deleted again (compensation) and the client gets 503, so a retry with the same
+ * fails the order is deleted again (compensation) and the client is told to retry, so a retry with the same
  * order_id starts from nothing. A crash between the two steps leaves a pending order without a
  * message: inert (nothing charges it), and the client's retry with the same order_id publishes it.
  */
@@ -15,12 +15,11 @@ import {
   requestHash,
   toLines,
 } from "../domain/orders.ts";
+import { conflict, DomainError, notFound, unavailable } from "../domain/outcomes.ts";
 import { chargeKey, type PaymentGateway } from "../domain/payments.ts";
 import type { OrderPublisher } from "../domain/queue.ts";
-import { ApiError, conflict, unavailable } from "../http/errors.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
-import type { DependencyPolicy } from "../resilience/policy.ts";
 import type { Semaphore } from "../util/semaphore.ts";
 import { sleep } from "../util/time.ts";
 
@@ -43,27 +42,29 @@ export interface OrderServiceDeps {
 /** Why the async path is off in this process; undefined when a processor will consume what is published. */
 export type PublisherState = { publisher: OrderPublisher } | { unavailable: string };
 
-/** Publishing under the "queue" policy: SNS/SQS faults are retried and feed the breaker like any dependency. */
-export function guardedPublisher(inner: OrderPublisher, policy: DependencyPolicy): OrderPublisher {
-  return { publish: (body) => policy.execute(() => inner.publish(body)) };
-}
-
 /** A request that finds its order_id freshly created but unpublished waits this long for the first one. */
 const PUBLISH_GRACE_MS = 5000;
 
 export class OrderService {
   constructor(
     private readonly deps: OrderServiceDeps,
-    private readonly publisherState: () => PublisherState,
+    private readonly publisherState: PublisherState,
   ) {}
 
-  async get(orderId: string): Promise<Order | undefined> {
-    return this.deps.store.get(orderId);
+  /** False when nothing would consume what this process publishes: the async path and checkout refuse. */
+  acceptsAsync(): boolean {
+    return "publisher" in this.publisherState;
   }
 
-  /** Throws 503 naming what is missing when this process cannot hand orders to a processor. */
+  async view(orderId: string): Promise<OrderView> {
+    const order = await this.deps.store.get(orderId);
+    if (!order) throw notFound(`order ${orderId} not found`);
+    return orderView(order);
+  }
+
+  /** Refuses (DEPENDENCY_UNAVAILABLE, naming what is missing) when no processor would consume what is published. */
   publisher(): OrderPublisher {
-    const state = this.publisherState();
+    const state = this.publisherState;
     if ("unavailable" in state) throw unavailable(state.unavailable);
     return state.publisher;
   }
@@ -90,7 +91,7 @@ export class OrderService {
     }
   }
 
-  /** Publishes an order already stored; on failure the order is removed and the caller answers 503. */
+  /** Publishes an order already stored; on failure the order is removed and the caller is told to retry. */
   async publish(publisher: OrderPublisher, order: Order): Promise<AsyncAccepted> {
     let messageId: string;
     try {
@@ -186,12 +187,12 @@ export class OrderService {
     };
   }
 
-  /** Store failures become 503 (the request can be retried); business errors pass through. */
+  /** Store failures become DEPENDENCY_UNAVAILABLE (the request can be retried); refusals pass through. */
   private async guard<T>(what: string, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (err) {
-      if (err instanceof ApiError) throw err;
+      if (err instanceof DomainError) throw err;
       this.deps.logger.warn(`could not ${what}`, errorFields(err));
       throw unavailable(`could not ${what}; retry`, 1);
     }

@@ -27,6 +27,8 @@ export interface AlbProps {
   deregistrationDelaySeconds: number;
   deletionProtection: boolean;
   routes: readonly AlbRoute[];
+  /** Writes access logs to this bucket (after `dependsOn`, its policy) when set. */
+  accessLogs?: { bucket: string; prefix: string; dependsOn: ITerraformDependable[] };
 }
 
 export interface TargetGroupRef {
@@ -45,6 +47,7 @@ const INTERNET = "0.0.0.0/0";
 export class Alb extends Construct {
   readonly securityGroupId: string;
   readonly dnsName: string;
+  readonly arn: string;
   readonly arnSuffix: string;
   readonly https: boolean;
   readonly targetGroups: Map<string, TargetGroupRef>;
@@ -84,8 +87,15 @@ export class Alb extends Construct {
       idleTimeout: props.idleTimeoutSeconds,
       dropInvalidHeaderFields: true,
       enableDeletionProtection: props.deletionProtection,
+      ...(props.accessLogs
+        ? {
+            accessLogs: { bucket: props.accessLogs.bucket, prefix: props.accessLogs.prefix, enabled: true },
+            dependsOn: props.accessLogs.dependsOn,
+          }
+        : {}),
     });
     this.dnsName = lb.dnsName;
+    this.arn = lb.arn;
     this.arnSuffix = lb.arnSuffix;
 
     this.targetGroups = new Map();

@@ -27,6 +27,8 @@ export const REDIS_PORT = 6379;
 export class Cache extends Construct {
   readonly securityGroupId: string;
   readonly url: string;
+  /** ElastiCache names the group's nodes `<group>-001`, `-002`, …; their metrics are per node. */
+  readonly nodeIds: string[];
 
   constructor(scope: Construct, id: string, props: CacheProps) {
     super(scope, id);
@@ -56,7 +58,8 @@ export class Cache extends Construct {
       securityGroupIds: [sg.id],
       atRestEncryptionEnabled: "true",
       transitEncryptionEnabled: true,
-      authTokenWo: props.authToken.value,
+      // What the secret holds (the tasks' REDIS_PASSWORD), so the two can never drift apart.
+      authTokenWo: props.authToken.storedValue(),
       authTokenWoVersion: props.authToken.version,
       authTokenUpdateStrategy: "ROTATE",
       snapshotRetentionLimit: props.snapshotRetentionDays,
@@ -64,6 +67,10 @@ export class Cache extends Construct {
       applyImmediately: props.applyImmediately,
     });
     this.url = `rediss://${group.primaryEndpointAddress}:${REDIS_PORT}`;
+    this.nodeIds = Array.from(
+      { length: 1 + props.replicas },
+      (_, i) => `${props.prefix}-redis-${String(i + 1).padStart(3, "0")}`,
+    );
   }
 
   allowFrom(name: string, securityGroupId: string): void {

@@ -19,7 +19,8 @@ export class Cluster extends Construct {
     });
     new EcsClusterCapacityProviders(this, "capacity", {
       clusterName: cluster.name,
-      capacityProviders: ["FARGATE"],
+      // Services choose per role (terraform/config.ts `fargate.spot`); the default is on-demand.
+      capacityProviders: ["FARGATE", "FARGATE_SPOT"],
       defaultCapacityProviderStrategy: [{ capacityProvider: "FARGATE", weight: 1 }],
     });
     this.arn = cluster.arn;

@@ -7,6 +7,11 @@ import { Construct } from "constructs";
 
 export interface DatabaseProps {
   prefix: string;
+  region: string;
+  accountId: string;
+  /** Path of the RDS CA bundle inside the image (`sslrootcert`). */
+  caFile: string;
+  engineMajor: number;
   vpcId: string;
   subnetIds: string[];
   instanceClass: string;
@@ -19,19 +24,32 @@ export interface DatabaseProps {
 
 export const POSTGRES_PORT = 5432;
 const DB_NAME = "shop";
-const DB_USER = "shop";
+/** The master user: only the bootstrap task logs in as it. */
+export const ADMIN_USER = "shop_admin";
+/** The least-privilege role the archiver logs in as, with IAM tokens (created by `shop db-bootstrap`). */
+export const APP_USER = "shop_app";
+/** The application's tables live here, created by its own migrations. */
+export const APP_SCHEMA = "archive";
 
 /**
- * PostgreSQL for the auction archive. RDS generates and keeps the master password in Secrets Manager, so it
- * never appears in code or state; storage is encrypted, the instance is private and TLS is enforced.
+ * PostgreSQL for the auction archive. RDS generates and keeps (and rotates) the master password in Secrets
+ * Manager, so it never appears in code or state; only the bootstrap task reads it. The application logs in
+ * as its own role with IAM tokens. Storage is encrypted, the instance is private, TLS is enforced and the
+ * client verifies the server against the RDS CAs only, host name included.
  */
 export class Database extends Construct {
   readonly securityGroupId: string;
-  /** Connection URL without a password; the password reaches the task as PGPASSWORD. */
+  /** The application's connection: its own role, full verification against the shipped CA bundle. */
   readonly url: string;
+  /** The master user's connection, for the bootstrap task only. */
+  readonly adminUrl: string;
   /** `valueFrom` for an ECS secret that extracts the password key of the RDS-managed secret. */
   readonly passwordValueFrom: string;
   readonly secretArn: string;
+  /** `rds-db:connect` resource for the application role. */
+  readonly appUserArn: string;
+  /** Changes when the instance is replaced: a new instance needs its roles again. */
+  readonly resourceId: string;
   readonly identifier: string;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
@@ -48,18 +66,19 @@ export class Database extends Construct {
       subnetIds: props.subnetIds,
     });
     const params = new DbParameterGroup(this, "params", {
-      name: `${props.prefix}-postgres17`,
-      family: "postgres17",
+      name: `${props.prefix}-postgres${props.engineMajor}`,
+      family: `postgres${props.engineMajor}`,
       parameter: [{ name: "rds.force_ssl", value: "1" }],
     });
     const db = new DbInstance(this, "postgres", {
       identifier: `${props.prefix}-postgres`,
       engine: "postgres",
-      engineVersion: "17",
+      engineVersion: String(props.engineMajor),
       instanceClass: props.instanceClass,
       dbName: DB_NAME,
-      username: DB_USER,
+      username: ADMIN_USER,
       manageMasterUserPassword: true,
+      iamDatabaseAuthenticationEnabled: true,
       port: POSTGRES_PORT,
       storageType: "gp3",
       allocatedStorage: props.allocatedGb,
@@ -81,7 +100,13 @@ export class Database extends Construct {
     const secretArn = db.masterUserSecret.get(0).secretArn;
     this.secretArn = secretArn;
     this.passwordValueFrom = `${secretArn}:password::`;
-    this.url = `postgres://${DB_USER}@${db.address}:${POSTGRES_PORT}/${DB_NAME}?sslmode=require`;
+    // verify-full: the chain must lead to a CA in sslrootcert (and only those), and the name must match.
+    const url = (user: string) =>
+      `postgres://${user}@${db.address}:${POSTGRES_PORT}/${DB_NAME}?sslmode=verify-full&sslrootcert=${props.caFile}`;
+    this.url = url(APP_USER);
+    this.adminUrl = url(ADMIN_USER);
+    this.appUserArn = `arn:aws:rds-db:${props.region}:${props.accountId}:dbuser:${db.resourceId}/${APP_USER}`;
+    this.resourceId = db.resourceId;
     this.identifier = db.identifier;
   }
 

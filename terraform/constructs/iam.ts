@@ -1,24 +1,36 @@
-import { DataAwsCallerIdentity } from "@cdktn/provider-aws/lib/data-aws-caller-identity";
 import { IamRole } from "@cdktn/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktn/provider-aws/lib/iam-role-policy";
 import { Construct } from "constructs";
-import { ROLES, type Role, type RoleNeeds, type TableName } from "../config.ts";
+import type { AppNeeds, Role, TableName } from "../config.ts";
 import type { TableRef } from "./data.ts";
 
-export interface IamProps {
-  prefix: string;
-  region: string;
-  needs: Record<Role, RoleNeeds>;
+/** The resources the app's needs are granted on. */
+export interface AppResources {
   tables: Record<TableName, TableRef>;
   topicArn: string;
   queueArn: string;
-  repositoryArn: string;
-  logGroupArns: Record<Role, string>;
-  /** Secrets each role's containers receive; only its execution role may read them. */
-  secretArns: Record<Role, string[]>;
+  /** `rds-db:connect` resource of the application's database role (IAM authentication). */
+  databaseUserArn: string;
 }
 
-interface Statement {
+/** One ECS service's needs, its log group and the secrets its containers receive. */
+export interface IamRoleProps {
+  needs: AppNeeds;
+  logGroupArn: string;
+  /** Only this service's execution role may read them. */
+  secretArns: string[];
+}
+
+export interface IamProps extends AppResources {
+  prefix: string;
+  region: string;
+  accountId: string;
+  repositoryArn: string;
+  /** The roles that run as ECS services. */
+  roles: Partial<Record<Role, IamRoleProps>>;
+}
+
+export interface Statement {
   Sid: string;
   Effect: "Allow";
   Action: string[];
@@ -51,39 +63,19 @@ const SQS_CONSUMER_ACTIONS = [
  * secrets). Separate per service, so a bidder task can never read the database password.
  */
 export class Iam extends Construct {
-  readonly taskRoleArns: Record<Role, string>;
-  readonly executionRoleArns: Record<Role, string>;
+  private readonly taskRoles: Partial<Record<Role, string>> = {};
+  private readonly executionRoles: Partial<Record<Role, string>> = {};
 
   constructor(scope: Construct, id: string, props: IamProps) {
     super(scope, id);
-    const account = new DataAwsCallerIdentity(this, "account", {});
-    // Only ECS tasks of this account may assume these roles (confused-deputy guard).
-    const assume = JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Effect: "Allow",
-          Principal: { Service: "ecs-tasks.amazonaws.com" },
-          Action: "sts:AssumeRole",
-          Condition: {
-            StringEquals: { "aws:SourceAccount": account.accountId },
-            ArnLike: { "aws:SourceArn": `arn:aws:ecs:${props.region}:${account.accountId}:*` },
-          },
-        },
-      ],
-    });
-    const policy = (statements: Statement[]) =>
-      JSON.stringify({ Version: "2012-10-17", Statement: statements });
-
-    const taskRoleArns = {} as Record<Role, string>;
-    const executionRoleArns = {} as Record<Role, string>;
-    for (const role of ROLES) {
+    const assume = ecsTrustPolicy(props.region, props.accountId);
+    for (const [role, r] of Object.entries(props.roles) as [Role, IamRoleProps][]) {
       const task = new IamRole(this, `task-${role}`, {
         name: `${props.prefix}-${role}-task`,
         description: `What the ${role} role of shop may do`,
         assumeRolePolicy: assume,
       });
-      const statements = taskPolicy(props, props.needs[role]);
+      const statements = appStatements(props, r.needs);
       if (statements.length > 0) {
         new IamRolePolicy(this, `task-${role}-policy`, {
           name: `${role}-access`,
@@ -91,7 +83,7 @@ export class Iam extends Construct {
           policy: policy(statements),
         });
       }
-      taskRoleArns[role] = task.arn;
+      this.taskRoles[role] = task.arn;
 
       const execution = new IamRole(this, `execution-${role}`, {
         name: `${props.prefix}-${role}-execution`,
@@ -101,16 +93,32 @@ export class Iam extends Construct {
       new IamRolePolicy(this, `execution-${role}-policy`, {
         name: "start-task",
         role: execution.id,
-        policy: policy(executionPolicy(props, role)),
+        policy: policy(executionStatements(props.repositoryArn, r.logGroupArn, r.secretArns)),
       });
-      executionRoleArns[role] = execution.arn;
+      this.executionRoles[role] = execution.arn;
     }
-    this.taskRoleArns = taskRoleArns;
-    this.executionRoleArns = executionRoleArns;
+  }
+
+  taskRoleArn(role: Role): string {
+    return roleArn(this.taskRoles, role, "task");
+  }
+
+  executionRoleArn(role: Role): string {
+    return roleArn(this.executionRoles, role, "execution");
   }
 }
 
-function taskPolicy(props: IamProps, needs: RoleNeeds): Statement[] {
+function roleArn(arns: Partial<Record<Role, string>>, role: Role, kind: string): string {
+  const arn = arns[role];
+  if (arn === undefined) throw new Error(`iam: no ${kind} role for ${role}, which runs no ECS service`);
+  return arn;
+}
+
+/**
+ * What a process of the binary may do, derived from what it uses (the app's `resourcesOf`) and nothing
+ * else: the ECS task roles and the processor function's role are both built from it.
+ */
+export function appStatements(props: AppResources, needs: AppNeeds): Statement[] {
   const statements: Statement[] = [];
   if (needs.tables.length > 0) {
     statements.push({
@@ -136,10 +144,55 @@ function taskPolicy(props: IamProps, needs: RoleNeeds): Statement[] {
       Resource: [props.queueArn],
     });
   }
+  if (needs.retryOrders) {
+    // The Lambda processor sets failed messages' retry times; the event source mapping receives and deletes.
+    statements.push({
+      Sid: "RetryOrders",
+      Effect: "Allow",
+      Action: ["sqs:ChangeMessageVisibility"],
+      Resource: [props.queueArn],
+    });
+  }
+  if (needs.postgres) {
+    // Signs the IAM token the archiver logs in with; only as the application's role, never the master.
+    statements.push({
+      Sid: "ConnectToDatabase",
+      Effect: "Allow",
+      Action: ["rds-db:connect"],
+      Resource: [props.databaseUserArn],
+    });
+  }
   return statements;
 }
 
-function executionPolicy(props: IamProps, role: Role): Statement[] {
+/** An IAM policy document. */
+export const policy = (statements: Statement[]) =>
+  JSON.stringify({ Version: "2012-10-17", Statement: statements });
+
+/** Only ECS tasks of this account may assume the roles (confused-deputy guard). */
+export function ecsTrustPolicy(region: string, accountId: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Service: "ecs-tasks.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: {
+          StringEquals: { "aws:SourceAccount": accountId },
+          ArnLike: { "aws:SourceArn": `arn:aws:ecs:${region}:${accountId}:*` },
+        },
+      },
+    ],
+  });
+}
+
+/** What ECS may do to start a task: pull the image, write its own log group, read its own secrets. */
+export function executionStatements(
+  repositoryArn: string,
+  logGroupArn: string,
+  secretArns: string[],
+): Statement[] {
   const statements: Statement[] = [
     // GetAuthorizationToken is account-wide by design: it supports no resource-level scoping.
     { Sid: "EcrLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: ["*"] },
@@ -147,22 +200,21 @@ function executionPolicy(props: IamProps, role: Role): Statement[] {
       Sid: "PullImage",
       Effect: "Allow",
       Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-      Resource: [props.repositoryArn],
+      Resource: [repositoryArn],
     },
     {
       Sid: "WriteLogs",
       Effect: "Allow",
       Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-      Resource: [`${props.logGroupArns[role]}:log-stream:*`],
+      Resource: [`${logGroupArn}:log-stream:*`],
     },
   ];
-  const secrets = props.secretArns[role];
-  if (secrets.length > 0) {
+  if (secretArns.length > 0) {
     statements.push({
       Sid: "ReadSecrets",
       Effect: "Allow",
       Action: ["secretsmanager:GetSecretValue"],
-      Resource: secrets,
+      Resource: secretArns,
     });
   }
   return statements;

@@ -7,42 +7,43 @@ import { IamRolePolicy } from "@cdktn/provider-aws/lib/iam-role-policy";
 import { LambdaEventSourceMapping } from "@cdktn/provider-aws/lib/lambda-event-source-mapping";
 import { LambdaFunction } from "@cdktn/provider-aws/lib/lambda-function";
 import { Construct } from "constructs";
-import type { TableName } from "../config.ts";
-import type { TableRef } from "./data.ts";
+import type { LambdaSizing } from "../config.ts";
+import { policy, type Statement } from "./iam.ts";
 
-/** The tables an order's effects touch: the app refuses to start on Lambda without each (src/modules/lambda.ts). */
-export const LAMBDA_PROCESSOR_TABLES = [
-  "orders",
-  "inventory",
-  "idempotency",
-] as const satisfies readonly TableName[];
-
-export interface LambdaProcessorProps {
-  prefix: string;
-  region: string;
-  /** The image every ECS service runs, `<repository url>:<tag>`; Lambda runs its `lambda` command. */
-  imageUri: string;
-  repository: { name: string; arn: string };
-  queue: { arn: string; url: string; name: string; visibilityTimeoutSeconds: number };
-  tables: Pick<Record<TableName, TableRef>, (typeof LAMBDA_PROCESSOR_TABLES)[number]>;
-  /** Further settings of the binary (LOG_LEVEL, PAYMENT_SIM_MS …); the construct sets the tables and queue itself. */
-  environment: Record<string, string>;
-  memoryMb: number;
-  timeoutSeconds: number;
+/** What the stack decides and the binary must live with; checked before anything is synthesized. */
+export interface LambdaLimits {
+  sizing: LambdaSizing;
   /** LAMBDA_ORDER_RESERVE_MS: an order starts only with this much of the invocation left. */
   orderReserveMs: number;
-  /** Orders in flight at once in one sandbox (PROCESSOR_CONCURRENCY); a batch runs at once up to it. */
-  ordersPerSandbox: number;
-  batchSize: number;
-  batchingWindowSeconds: number;
-  /** Sandboxes the event source mapping keeps busy at most (its scaling config, 2..1000). */
-  maximumConcurrency: number;
+  queueVisibilitySeconds: number;
+  /** Every variable the function is configured with. */
+  environment: Record<string, string>;
+}
+
+export interface LambdaProcessorProps extends LambdaLimits {
+  prefix: string;
+  region: string;
+  /**
+   * `<repository url>:<tag>` of a single-platform manifest: Lambda refuses the multi-platform image index the
+   * ECS services run, so the deploy tags the index's manifest for `architecture` (scripts/deploy/apply.ts).
+   */
+  imageUri: string;
+  architecture: "x86_64" | "arm64";
+  repository: { name: string; arn: string };
+  queue: { arn: string; name: string };
+  /**
+   * What the binary may do, derived from the app's needs (iam.ts `appStatements`); the construct adds what the
+   * event source mapping and the log group need.
+   */
+  statements: Statement[];
   logRetentionDays: number;
-  alarms: { topicArn: string; oldestMessageSeconds: number };
+  alarms: { topicArn: string };
 }
 
 /** The binary answers this long before the deadline (src/lambda/processor.ts REPLY_MARGIN_MS). */
-const REPLY_MARGIN_MS = 500;
+export const REPLY_MARGIN_MS = 500;
+/** The queue's visibility timeout is at least this many function timeouts (AWS's recommendation). */
+export const VISIBILITY_PER_TIMEOUT = 6;
 const PERIOD_S = 60;
 
 /** Variables Lambda sets itself and refuses in a function's configuration. */
@@ -68,31 +69,31 @@ const RESERVED = new Set([
 ]);
 
 /** Limits AWS enforces at deploy time, and the ones the binary needs to process anything at all. */
-export function validateLambdaProcessor(p: LambdaProcessorProps): string[] {
+export function validateLambdaProcessor(p: LambdaLimits): string[] {
   const problems: string[] = [];
+  const s = p.sizing;
   const within = (name: string, value: number, min: number, max: number) => {
     if (!Number.isInteger(value) || value < min || value > max)
       problems.push(`${name} must be an integer in ${min}..${max}, got ${value}`);
   };
-  within("batchSize", p.batchSize, 1, 10_000);
-  within("batchingWindowSeconds", p.batchingWindowSeconds, 0, 300);
-  within("maximumConcurrency", p.maximumConcurrency, 2, 1000);
-  within("memoryMb", p.memoryMb, 128, 10_240);
-  within("timeoutSeconds", p.timeoutSeconds, 1, 900);
-  within("ordersPerSandbox", p.ordersPerSandbox, 1, 10_000);
-  if (p.batchSize > 10 && p.batchingWindowSeconds < 1) {
+  within("batchSize", s.batchSize, 1, 10_000);
+  within("batchingWindowSeconds", s.batchingWindowSeconds, 0, 300);
+  within("maximumConcurrency", s.maximumConcurrency, 2, 1000);
+  within("memoryMb", s.memoryMb, 128, 10_240);
+  within("timeoutSeconds", s.timeoutSeconds, 1, 900);
+  if (s.batchSize > 10 && s.batchingWindowSeconds < 1) {
     problems.push(
       "a batchSize above 10 needs batchingWindowSeconds of at least 1 (an SQS event source mapping rule)",
     );
   }
-  if (p.timeoutSeconds > p.queue.visibilityTimeoutSeconds) {
+  if (p.queueVisibilitySeconds < VISIBILITY_PER_TIMEOUT * s.timeoutSeconds) {
     problems.push(
-      `timeoutSeconds ${p.timeoutSeconds} exceeds the queue's visibility timeout ${p.queue.visibilityTimeoutSeconds}: a message would reappear while its invocation runs (AWS refuses the mapping)`,
+      `the queue's visibility timeout ${p.queueVisibilitySeconds} s is below ${VISIBILITY_PER_TIMEOUT} × timeoutSeconds ${s.timeoutSeconds}: a batch would reappear while Lambda still retries it`,
     );
   }
-  if (p.orderReserveMs > p.timeoutSeconds * 1000 - REPLY_MARGIN_MS) {
+  if (p.orderReserveMs > s.timeoutSeconds * 1000 - REPLY_MARGIN_MS) {
     problems.push(
-      `orderReserveMs ${p.orderReserveMs} leaves no time to start an order in a ${p.timeoutSeconds} s invocation (the reply goes ${REPLY_MARGIN_MS} ms before the deadline)`,
+      `orderReserveMs ${p.orderReserveMs} leaves no time to start an order in a ${s.timeoutSeconds} s invocation (the reply goes ${REPLY_MARGIN_MS} ms before the deadline)`,
     );
   }
   const reserved = Object.keys(p.environment).filter((k) => RESERVED.has(k));
@@ -100,6 +101,9 @@ export function validateLambdaProcessor(p: LambdaProcessorProps): string[] {
     problems.push(`Lambda sets ${reserved.join(", ")} itself; remove them from environment`);
   return problems;
 }
+
+/** What the event source mapping does with the function's role: it receives and deletes, not the binary. */
+const MAPPING_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"];
 
 /**
  * The processor role as a Lambda function from the shared ECR image, fed by an SQS event source mapping
@@ -136,39 +140,19 @@ export class LambdaProcessor extends Construct {
         ],
       }),
     });
-    const policy = new IamRolePolicy(this, "role-policy", {
+    const access = new IamRolePolicy(this, "role-policy", {
       name: "processor-access",
       role: role.id,
-      policy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Sid: "Tables",
-            Effect: "Allow",
-            // OrderWorker's effects: reads, conditional status transitions, stock moves and the charge ledger.
-            Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-            Resource: LAMBDA_PROCESSOR_TABLES.map((t) => props.tables[t].arn),
-          },
-          {
-            Sid: "ConsumeOrders",
-            Effect: "Allow",
-            // Receive/Delete/GetQueueAttributes for the event source mapping; ChangeMessageVisibility for retry times.
-            Action: [
-              "sqs:ReceiveMessage",
-              "sqs:DeleteMessage",
-              "sqs:GetQueueAttributes",
-              "sqs:ChangeMessageVisibility",
-            ],
-            Resource: [props.queue.arn],
-          },
-          {
-            Sid: "WriteLogs",
-            Effect: "Allow",
-            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-            Resource: [`${logs.arn}:log-stream:*`],
-          },
-        ],
-      }),
+      policy: policy([
+        ...props.statements,
+        { Sid: "EventSourceMapping", Effect: "Allow", Action: MAPPING_ACTIONS, Resource: [props.queue.arn] },
+        {
+          Sid: "WriteLogs",
+          Effect: "Allow",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: [`${logs.arn}:log-stream:*`],
+        },
+      ]),
     });
 
     // Lambda pulls the image with its own service principal, not the function's role; only this function may.
@@ -196,36 +180,28 @@ export class LambdaProcessor extends Construct {
       imageUri: props.imageUri,
       // ENTRYPOINT stays /shop; the image's CMD (--role all) is replaced by the custom runtime's command.
       imageConfig: { command: ["lambda", "--role", "processor"] },
-      // The binary is built for x86-64 (baseline): the image is linux/amd64.
-      architectures: ["x86_64"],
-      memorySize: props.memoryMb,
-      timeout: props.timeoutSeconds,
+      architectures: [props.architecture],
+      memorySize: props.sizing.memoryMb,
+      timeout: props.sizing.timeoutSeconds,
       environment: {
-        variables: {
-          ...props.environment,
-          ORDERS_TABLE: props.tables.orders.name,
-          INVENTORY_TABLE: props.tables.inventory.name,
-          IDEMPOTENCY_TABLE: props.tables.idempotency.name,
-          SQS_QUEUE_URL: props.queue.url,
-          PROCESSOR_CONCURRENCY: String(props.ordersPerSandbox),
-          LAMBDA_ORDER_RESERVE_MS: String(props.orderReserveMs),
-        },
+        variables: { ...props.environment, LAMBDA_ORDER_RESERVE_MS: String(props.orderReserveMs) },
       },
       loggingConfig: { logFormat: "Text", logGroup: logs.name },
-      dependsOn: [logs, policy, pull],
+      dependsOn: [logs, access, pull],
     });
 
     new LambdaEventSourceMapping(this, "queue-mapping", {
       eventSourceArn: props.queue.arn,
       functionName: fn.arn,
-      batchSize: props.batchSize,
-      maximumBatchingWindowInSeconds: props.batchingWindowSeconds,
+      batchSize: props.sizing.batchSize,
+      maximumBatchingWindowInSeconds: props.sizing.batchingWindowSeconds,
       functionResponseTypes: ["ReportBatchItemFailures"],
-      scalingConfig: { maximumConcurrency: props.maximumConcurrency },
+      scalingConfig: { maximumConcurrency: props.sizing.maximumConcurrency },
       enabled: true,
-      dependsOn: [policy],
+      dependsOn: [access],
     });
 
+    // The queue's age alarm is Observability's, one per queue whoever consumes it; these are the function's.
     const actions = { alarmActions: [props.alarms.topicArn], okActions: [props.alarms.topicArn] };
     const fnAlarm = (id: string, metricName: string, description: string) =>
       new CloudwatchMetricAlarm(this, id, {
@@ -253,21 +229,6 @@ export class LambdaProcessor extends Construct {
       "Throttles",
       "The processor function was throttled: account or reserved concurrency is below the mapping's maximum",
     );
-    new CloudwatchMetricAlarm(this, "alarm-queue-age", {
-      alarmName: `${name}-lambda-queue-age`,
-      alarmDescription:
-        "Orders wait too long: the function is failing, throttled or capped by maximum concurrency",
-      namespace: "AWS/SQS",
-      metricName: "ApproximateAgeOfOldestMessage",
-      dimensions: { QueueName: props.queue.name },
-      statistic: "Maximum",
-      period: PERIOD_S,
-      evaluationPeriods: 3,
-      comparisonOperator: "GreaterThanThreshold",
-      threshold: props.alarms.oldestMessageSeconds,
-      treatMissingData: "notBreaching",
-      ...actions,
-    });
 
     this.functionName = fn.functionName;
     this.functionArn = fn.arn;

@@ -1,4 +1,5 @@
 import { SnsTopic } from "@cdktn/provider-aws/lib/sns-topic";
+import { SnsTopicPolicy } from "@cdktn/provider-aws/lib/sns-topic-policy";
 import { SnsTopicSubscription } from "@cdktn/provider-aws/lib/sns-topic-subscription";
 import { SqsQueue } from "@cdktn/provider-aws/lib/sqs-queue";
 import { SqsQueuePolicy } from "@cdktn/provider-aws/lib/sqs-queue-policy";
@@ -12,6 +13,18 @@ export interface MessagingProps {
 }
 
 const DAY_S = 86_400;
+
+/** Denies every request to `resource` that does not arrive over TLS, whoever makes it. */
+export function tlsOnly(action: string, resource: string) {
+  return {
+    Sid: "TlsOnly",
+    Effect: "Deny",
+    Principal: "*",
+    Action: action,
+    Resource: resource,
+    Condition: { Bool: { "aws:SecureTransport": "false" } },
+  };
+}
 
 /**
  * Orders flow api → SNS topic → SQS queue (raw delivery) → processor. A message that fails
@@ -64,16 +77,18 @@ export class Messaging extends Construct {
             Resource: queue.arn,
             Condition: { ArnEquals: { "aws:SourceArn": topic.arn } },
           },
-          {
-            Sid: "TlsOnly",
-            Effect: "Deny",
-            Principal: "*",
-            Action: "sqs:*",
-            Resource: queue.arn,
-            Condition: { Bool: { "aws:SecureTransport": "false" } },
-          },
+          tlsOnly("sqs:*", queue.arn),
         ],
       }),
+    });
+    new SqsQueuePolicy(this, "orders-dlq-policy", {
+      queueUrl: dlq.url,
+      policy: JSON.stringify({ Version: "2012-10-17", Statement: [tlsOnly("sqs:*", dlq.arn)] }),
+    });
+    // Replaces the default topic policy; the api's task role publishes through its own IAM policy.
+    new SnsTopicPolicy(this, "orders-topic-policy", {
+      arn: topic.arn,
+      policy: JSON.stringify({ Version: "2012-10-17", Statement: [tlsOnly("sns:Publish", topic.arn)] }),
     });
     new SnsTopicSubscription(this, "orders-subscription", {
       topicArn: topic.arn,

@@ -5,15 +5,20 @@ import { CloudwatchMetricAlarm } from "@cdktn/provider-aws/lib/cloudwatch-metric
 import { SnsTopic } from "@cdktn/provider-aws/lib/sns-topic";
 import { SnsTopicSubscription } from "@cdktn/provider-aws/lib/sns-topic-subscription";
 import { Construct } from "constructs";
-import { ROLES, type Role } from "../config.ts";
+import type { Role } from "../config.ts";
 import type { TargetGroupRef } from "./alb.ts";
 
 export interface ObservabilityProps {
   prefix: string;
   region: string;
+  /** The roles that run as ECS services: each gets its log group. */
+  roles: readonly Role[];
   retentionDays: number;
   alarmEmail?: string;
 }
+
+/** Who consumes the orders queue: an ECS service, or the Lambda function (its metrics join the dashboard). */
+export type ProcessorRef = { kind: "ecs" } | { kind: "lambda"; functionName: string };
 
 export interface MonitorProps {
   albArnSuffix: string;
@@ -22,10 +27,25 @@ export interface MonitorProps {
   queueName: string;
   deadLetterQueueName: string;
   clusterName: string;
-  serviceNames: Record<Role, string>;
+  serviceNames: Partial<Record<Role, string>>;
+  processor: ProcessorRef;
   oldestMessageSeconds: number;
   errorRatePercent: number;
+  database: { identifier: string; allocatedGb: number };
+  /** ElastiCache node ids of the replication group (`<group>-001`, …): Redis metrics are per node. */
+  cacheNodeIds: string[];
 }
+
+/** Thresholds of the health alarms: sustained, not a spike. */
+export const HEALTH = {
+  /** A service below its desired count this long: tasks fail to start or crash-loop. */
+  runningBelowDesiredMinutes: 5,
+  unhealthyHostMinutes: 3,
+  cpuPercent: 80,
+  redisMemoryPercent: 80,
+  /** Free storage below this share of the allocation (autoscaling storage may not keep up). */
+  databaseFreeStorageShare: 0.1,
+} as const;
 
 /** Application metrics that only the binary knows, lifted from its JSON log lines by metric filters. */
 export const LOG_METRICS = {
@@ -59,7 +79,7 @@ const PERIOD_S = 60;
  * create them); the dashboard and alarms are added by `monitor` once the resources they watch exist.
  */
 export class Observability extends Construct {
-  readonly logGroups: Record<Role, { name: string; arn: string }>;
+  private readonly logGroups: Partial<Record<Role, { name: string; arn: string }>> = {};
   readonly alertsTopicArn: string;
   readonly namespace: string;
   private readonly props: ObservabilityProps;
@@ -68,20 +88,18 @@ export class Observability extends Construct {
     super(scope, id);
     this.props = props;
     this.namespace = `Shop/${props.prefix}`;
-    const logGroups = {} as Record<Role, { name: string; arn: string }>;
-    for (const role of ROLES) {
+    for (const role of props.roles) {
       const group = new CloudwatchLogGroup(this, `logs-${role}`, {
         name: `/ecs/${props.prefix}/${role}`,
         retentionInDays: props.retentionDays,
       });
-      logGroups[role] = { name: group.name, arn: group.arn };
+      this.logGroups[role] = { name: group.name, arn: group.arn };
     }
-    this.logGroups = logGroups;
 
     for (const [key, m] of Object.entries(LOG_METRICS)) {
       new CloudwatchLogMetricFilter(this, `metric-${key}`, {
         name: `${props.prefix}-${m.metric}`,
-        logGroupName: logGroups[m.role].name,
+        logGroupName: this.logGroup(m.role).name,
         pattern: m.pattern,
         metricTransformation: { name: m.metric, namespace: this.namespace, value: m.value },
       });
@@ -98,6 +116,13 @@ export class Observability extends Construct {
         endpoint: props.alarmEmail,
       });
     }
+  }
+
+  /** The log group of a role that runs as an ECS service. */
+  logGroup(role: Role): { name: string; arn: string } {
+    const group = this.logGroups[role];
+    if (!group) throw new Error(`observability: no log group for ${role}, which runs no ECS service`);
+    return group;
   }
 
   monitor(m: MonitorProps): void {
@@ -151,6 +176,9 @@ export class Observability extends Construct {
           ]),
           widget("WebSocket connections", [custom(LOG_METRICS.wsConnections.metric, "Sum", "connections")]),
           widget("Archiver lag (ms)", [custom(LOG_METRICS.archiverLag.metric, "Maximum", "lag")]),
+          ...(m.processor.kind === "lambda"
+            ? [lambdaWidget(m.processor.functionName, (title, metrics) => widget(title, metrics))]
+            : []),
           widget(
             "Running tasks by role",
             Object.entries(m.serviceNames).map(([role, service]) => [
@@ -184,7 +212,10 @@ export class Observability extends Construct {
     });
     new CloudwatchMetricAlarm(this, "alarm-oldest-message", {
       alarmName: `${prefix}-orders-oldest-message`,
-      alarmDescription: "Orders wait too long: the processor is down, stuck or cannot keep up",
+      alarmDescription:
+        m.processor.kind === "lambda"
+          ? "Orders wait too long: the processor function is failing, throttled or capped by the mapping's maximum concurrency"
+          : "Orders wait too long: the processor is down, stuck or cannot keep up",
       namespace: "AWS/SQS",
       metricName: "ApproximateAgeOfOldestMessage",
       dimensions: { QueueName: m.queueName },
@@ -196,6 +227,104 @@ export class Observability extends Construct {
       treatMissingData: "notBreaching",
       ...actions,
     });
+    const alarm = (
+      id: string,
+      config: Omit<ConstructorParameters<typeof CloudwatchMetricAlarm>[2], "alarmName">,
+    ) =>
+      new CloudwatchMetricAlarm(this, `alarm-${id}`, {
+        alarmName: `${prefix}-${id}`,
+        treatMissingData: "notBreaching",
+        ...actions,
+        ...config,
+      });
+    for (const [role, tg] of web) {
+      alarm(`${role}-unhealthy-hosts`, {
+        alarmDescription: `${role}: a target failed its /ready check for ${HEALTH.unhealthyHostMinutes} minutes`,
+        namespace: "AWS/ApplicationELB",
+        metricName: "UnHealthyHostCount",
+        dimensions: { TargetGroup: tg.arnSuffix, LoadBalancer: m.albArnSuffix },
+        statistic: "Maximum",
+        period: PERIOD_S,
+        evaluationPeriods: HEALTH.unhealthyHostMinutes,
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: 0,
+      });
+    }
+    for (const [role, service] of Object.entries(m.serviceNames)) {
+      const dims = { ClusterName: m.clusterName, ServiceName: service };
+      const insight = (id: string, metricName: string) => ({
+        id,
+        metric: {
+          namespace: "ECS/ContainerInsights",
+          metricName,
+          dimensions: dims,
+          period: PERIOD_S,
+          stat: "Average",
+        },
+      });
+      alarm(`${role}-running-below-desired`, {
+        alarmDescription: `${role}: fewer tasks running than desired for ${HEALTH.runningBelowDesiredMinutes} minutes`,
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: 0,
+        evaluationPeriods: HEALTH.runningBelowDesiredMinutes,
+        // No data means no service metrics at all, which is itself wrong.
+        treatMissingData: "breaching",
+        metricQuery: [
+          insight("desired", "DesiredTaskCount"),
+          insight("running", "RunningTaskCount"),
+          { id: "missing", expression: "desired - running", label: "tasks missing", returnData: true },
+        ],
+      });
+    }
+    const db = { DBInstanceIdentifier: m.database.identifier };
+    alarm("postgres-cpu", {
+      alarmDescription: `PostgreSQL CPU above ${HEALTH.cpuPercent}% for 10 minutes`,
+      namespace: "AWS/RDS",
+      metricName: "CPUUtilization",
+      dimensions: db,
+      statistic: "Average",
+      period: PERIOD_S,
+      evaluationPeriods: 10,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: HEALTH.cpuPercent,
+    });
+    alarm("postgres-free-storage", {
+      alarmDescription: `PostgreSQL free storage below ${HEALTH.databaseFreeStorageShare * 100}% of ${m.database.allocatedGb} GB`,
+      namespace: "AWS/RDS",
+      metricName: "FreeStorageSpace",
+      dimensions: db,
+      statistic: "Minimum",
+      period: PERIOD_S,
+      evaluationPeriods: 5,
+      comparisonOperator: "LessThanThreshold",
+      threshold: m.database.allocatedGb * 1e9 * HEALTH.databaseFreeStorageShare,
+    });
+    for (const node of m.cacheNodeIds) {
+      const dims = { CacheClusterId: node };
+      alarm(`redis-${node.slice(-3)}-cpu`, {
+        alarmDescription: `Redis ${node}: engine CPU above ${HEALTH.cpuPercent}% for 10 minutes`,
+        namespace: "AWS/ElastiCache",
+        metricName: "EngineCPUUtilization",
+        dimensions: dims,
+        statistic: "Average",
+        period: PERIOD_S,
+        evaluationPeriods: 10,
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: HEALTH.cpuPercent,
+      });
+      alarm(`redis-${node.slice(-3)}-memory`, {
+        alarmDescription: `Redis ${node}: memory above ${HEALTH.redisMemoryPercent}% (auction books and stream)`,
+        namespace: "AWS/ElastiCache",
+        metricName: "DatabaseMemoryUsagePercentage",
+        dimensions: dims,
+        statistic: "Maximum",
+        period: PERIOD_S,
+        evaluationPeriods: 5,
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: HEALTH.redisMemoryPercent,
+      });
+    }
+
     const albMetric = (id: string, metricName: string) => ({
       id,
       metric: { namespace: "AWS/ApplicationELB", metricName, dimensions: lb, period: PERIOD_S, stat: "Sum" },
@@ -222,4 +351,22 @@ export class Observability extends Construct {
       ...actions,
     });
   }
+}
+
+/** The processor function at a glance: invocations and their failures, concurrency, duration. */
+function lambdaWidget(functionName: string, widget: (title: string, metrics: unknown[]) => unknown) {
+  const fn = (metric: string, stat: string, options: Record<string, unknown> = {}) => [
+    "AWS/Lambda",
+    metric,
+    "FunctionName",
+    functionName,
+    { stat, ...options },
+  ];
+  return widget("Processor function: invocations, errors, throttles, concurrency, p99 duration (ms)", [
+    fn("Invocations", "Sum"),
+    fn("Errors", "Sum"),
+    fn("Throttles", "Sum"),
+    fn("ConcurrentExecutions", "Maximum"),
+    fn("Duration", "p99", { yAxis: "right" }),
+  ]);
 }

@@ -1,12 +1,10 @@
 import { AppautoscalingPolicy } from "@cdktn/provider-aws/lib/appautoscaling-policy";
 import { AppautoscalingTarget } from "@cdktn/provider-aws/lib/appautoscaling-target";
 import { EcsService } from "@cdktn/provider-aws/lib/ecs-service";
-import { EcsTaskDefinition } from "@cdktn/provider-aws/lib/ecs-task-definition";
-import { SecurityGroup } from "@cdktn/provider-aws/lib/security-group";
-import { VpcSecurityGroupEgressRule } from "@cdktn/provider-aws/lib/vpc-security-group-egress-rule";
 import type { ITerraformDependable } from "cdktn";
 import { Construct } from "constructs";
 import type { Role, RoleSize } from "../config.ts";
+import { allowEgress, CONTAINER, hardenedTask, type TaskProps, type TaskRef } from "./task.ts";
 
 /** The metric a service scales on, with the resources that metric is read from. */
 export type ServiceScaling =
@@ -15,33 +13,38 @@ export type ServiceScaling =
   | { kind: "cpu"; targetPercent: number }
   | { kind: "fixed" };
 
-export interface ServiceProps {
-  prefix: string;
+export interface ServiceProps extends Omit<TaskProps, "name" | "command" | "cpu" | "memory" | "port"> {
   role: Role;
-  region: string;
   clusterArn: string;
   clusterName: string;
-  vpcId: string;
   subnetIds: string[];
-  image: string;
   port: number;
   size: RoleSize;
-  environment: Record<string, string>;
-  /** Variable name → Secrets Manager `valueFrom` (an ARN, or `<arn>:<json key>::`). */
-  secrets: Record<string, string>;
-  taskRoleArn: string;
-  executionRoleArn: string;
-  logGroupName: string;
-  healthCheckCommand: readonly string[];
-  stopTimeoutSeconds: number;
+  /** Fargate Spot for the tasks beyond `size.min` (all of them when `size.min` is the floor of a dev role). */
+  spot: "none" | "above-min" | "all";
   loadBalancer?: { targetGroupArn: string; dependsOn: ITerraformDependable[] };
+  /** Resources that must exist before the first task starts (the database role the archiver logs in as). */
+  dependsOn?: ITerraformDependable[];
   scaling: ServiceScaling;
 }
 
-const CONTAINER = "shop";
-const HTTPS = 443;
 const SCALE_OUT_COOLDOWN_S = 60;
 const SCALE_IN_COOLDOWN_S = 300;
+
+/** On-demand or Spot per role: Spot tasks get SIGTERM two minutes before they are taken back. */
+function capacityStrategy(spot: ServiceProps["spot"], min: number) {
+  switch (spot) {
+    case "none":
+      return [{ capacityProvider: "FARGATE", weight: 1 }];
+    case "all":
+      return [{ capacityProvider: "FARGATE_SPOT", weight: 1 }];
+    case "above-min":
+      return [
+        { capacityProvider: "FARGATE", base: min, weight: 0 },
+        { capacityProvider: "FARGATE_SPOT", weight: 1 },
+      ];
+  }
+}
 
 /**
  * One role of the binary as a Fargate service: the shared image started with `--role <role>`, in private
@@ -51,91 +54,43 @@ const SCALE_IN_COOLDOWN_S = 300;
 export class Service extends Construct {
   readonly name: string;
   readonly securityGroupId: string;
+  readonly taskDefinitionArn: string;
+  private readonly task: TaskRef;
 
   constructor(scope: Construct, id: string, props: ServiceProps) {
     super(scope, id);
     const { prefix, role } = props;
     const name = `${prefix}-${role}`;
-    const sg = new SecurityGroup(this, "sg", {
-      name,
-      description: `${role} tasks: ingress only as granted explicitly`,
-      vpcId: props.vpcId,
-      tags: { Name: name },
-    });
-    this.securityGroupId = sg.id;
-    // AWS APIs (DynamoDB, SNS, SQS, ECR, Logs, Secrets Manager) through the NAT gateway; nothing else.
-    new VpcSecurityGroupEgressRule(this, "egress-https", {
-      securityGroupId: sg.id,
-      cidrIpv4: "0.0.0.0/0",
-      ipProtocol: "tcp",
-      fromPort: HTTPS,
-      toPort: HTTPS,
-      description: "AWS APIs over TLS",
-    });
-
-    const container = {
-      name: CONTAINER,
-      image: props.image,
-      essential: true,
+    this.task = hardenedTask(this, {
+      ...props,
+      name: role,
       command: ["--role", role],
-      portMappings: [{ containerPort: props.port, protocol: "tcp" }],
-      environment: Object.entries(props.environment)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([n, value]) => ({ name: n, value })),
-      secrets: Object.entries(props.secrets)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([n, valueFrom]) => ({ name: n, valueFrom })),
-      healthCheck: {
-        command: props.healthCheckCommand,
-        interval: 15,
-        timeout: 5,
-        retries: 3,
-        startPeriod: 10,
-      },
-      stopTimeout: props.stopTimeoutSeconds,
-      readonlyRootFilesystem: true,
-      mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
-      logConfiguration: {
-        logDriver: "awslogs",
-        options: {
-          "awslogs-group": props.logGroupName,
-          "awslogs-region": props.region,
-          "awslogs-stream-prefix": role,
-        },
-      },
-    };
-    const task = new EcsTaskDefinition(this, "task", {
-      family: name,
-      requiresCompatibilities: ["FARGATE"],
-      networkMode: "awsvpc",
-      cpu: String(props.size.cpu),
-      memory: String(props.size.memory),
-      runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
-      taskRoleArn: props.taskRoleArn,
-      executionRoleArn: props.executionRoleArn,
-      // Scratch space on task storage: the root filesystem stays read-only.
-      volume: [{ name: "tmp" }],
-      containerDefinitions: JSON.stringify([container]),
+      cpu: props.size.cpu,
+      memory: props.size.memory,
     });
+    this.securityGroupId = this.task.securityGroupId;
+    this.taskDefinitionArn = this.task.arn;
 
     const scaled = props.scaling.kind !== "fixed";
     const service = new EcsService(this, "service", {
       name,
       cluster: props.clusterArn,
-      taskDefinition: task.arn,
+      taskDefinition: this.task.arn,
       desiredCount: props.size.min,
-      launchType: "FARGATE",
+      capacityProviderStrategy: capacityStrategy(props.spot, props.size.min),
       platformVersion: "LATEST",
       propagateTags: "SERVICE",
       enableExecuteCommand: false,
       networkConfiguration: {
         subnets: props.subnetIds,
-        securityGroups: [sg.id],
+        securityGroups: [this.task.securityGroupId],
         assignPublicIp: false,
       },
       deploymentCircuitBreaker: { enable: true, rollback: true },
       deploymentMinimumHealthyPercent: 100,
       deploymentMaximumPercent: 200,
+      // The deploy job checks each service's rollout itself (scripts/deploy/rollout.ts).
+      waitForSteadyState: false,
       ...(props.loadBalancer
         ? {
             loadBalancer: [
@@ -146,8 +101,10 @@ export class Service extends Construct {
               },
             ],
             healthCheckGracePeriodSeconds: 30,
-            dependsOn: props.loadBalancer.dependsOn,
           }
+        : {}),
+      ...(props.loadBalancer || props.dependsOn
+        ? { dependsOn: [...(props.loadBalancer?.dependsOn ?? []), ...(props.dependsOn ?? [])] }
         : {}),
       // Autoscaling owns the task count once the service exists; Terraform must not reset it on every apply.
       ...(scaled ? { lifecycle: { ignoreChanges: ["desired_count"] } } : {}),
@@ -158,14 +115,7 @@ export class Service extends Construct {
 
   /** Lets these tasks open connections to one dependency's security group on its port, and nothing more. */
   allowEgressTo(name: string, securityGroupId: string, port: number): void {
-    new VpcSecurityGroupEgressRule(this, `egress-${name}`, {
-      securityGroupId: this.securityGroupId,
-      referencedSecurityGroupId: securityGroupId,
-      ipProtocol: "tcp",
-      fromPort: port,
-      toPort: port,
-      description: `To ${name}`,
-    });
+    allowEgress(this, this.task, name, securityGroupId, port);
   }
 
   private scale(props: ServiceProps, serviceName: string): void {
@@ -200,6 +150,7 @@ function trackingMetric(
 ) {
   switch (scaling.kind) {
     case "requests":
+      // A count per minute per target (terraform/capacity.ts derives it from measured req/s).
       return {
         targetValue: scaling.targetPerTask,
         predefinedMetricSpecification: {

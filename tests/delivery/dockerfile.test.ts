@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import pkg from "../../package.json" with { type: "json" };
+import { APP } from "../../terraform/config.ts";
 import { ROOT } from "../helpers/shop.ts";
 
 interface Instruction {
@@ -51,7 +52,6 @@ function ignored(patterns: string[], path: string): boolean {
 
 const dockerfile = await Bun.file(`${ROOT}Dockerfile`).text();
 const stages = parseDockerfile(dockerfile);
-const build = stages[0] ?? [];
 const final = stages.at(-1) ?? [];
 const all = (stage: Instruction[], keyword: string) => stage.filter((i) => i.keyword === keyword);
 const one = (stage: Instruction[], keyword: string) => {
@@ -64,32 +64,58 @@ const ignorePatterns = (await Bun.file(`${ROOT}.dockerignore`).text())
   .map((l) => l.trim())
   .filter((l) => l !== "" && !l.startsWith("#"));
 
+const stageNamed = (name: string) => stages.find((st) => st[0]?.args.endsWith(` AS ${name}`)) ?? [];
+const build = stageNamed("build");
+
 describe("Dockerfile", () => {
-  test("is multi-stage: builds with the pinned Bun image", () => {
-    expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(one(build, "FROM")).toBe(`oven/bun:${pkg.engines.bun} AS build`);
+  test("every base image is pinned by digest", () => {
+    const bases = stages
+      .map((st) => st[0]?.args.replace(/^--platform=\S+ /, "").split(" ")[0] ?? "")
+      .filter((image) => image !== "scratch" && !/^bun-/.test(image));
+    expect(bases.length).toBe(2);
+    for (const image of bases) expect(image).toMatch(/^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$/);
   });
 
-  test("installs from the frozen lockfile and compiles with the project's build script", () => {
+  test("Bun is the pinned version, fetched by checksum for the builder and for the target", () => {
+    const adds = stages.flatMap((st) => all(st, "ADD").map((i) => i.args));
+    expect(adds).toHaveLength(2);
+    for (const add of adds) {
+      expect(add).toMatch(
+        /^--checksum=sha256:[0-9a-f]{64} https:\/\/registry\.npmjs\.org\/@oven\/bun-linux-[\w-]+\/-\/bun-linux-[\w-]+-([\d.]+)\.tgz \/bun\.tgz$/,
+      );
+      expect(add).toContain(`-${pkg.engines.bun}.tgz`);
+    }
+    expect(stages.map((st) => st[0]?.args)).toEqual(
+      expect.arrayContaining([`bun-\${BUILDARCH} AS bun-build`, `bun-\${TARGETARCH} AS bun-target`]),
+    );
+  });
+
+  test("the build stage runs on the build platform and compiles for an explicit target with its own runtime", () => {
+    expect(build[0]?.args).toStartWith("--platform=$BUILDPLATFORM ");
     const runs = all(build, "RUN").map((i) => i.args);
     expect(runs.some((r) => /\bbun install\b.*--frozen-lockfile/.test(r))).toBe(true);
-    expect(runs.some((r) => /\bbun run build\b/.test(r))).toBe(true);
+    const compile = runs.find((r) => /\bbun run build\b/.test(r)) ?? "";
+    expect(compile).toContain(`SHOP_COMPILE_TARGET="linux-\${TARGETARCH}"`);
+    expect(compile).toContain("SHOP_BUN_RUNTIME=/opt/bun-target/bun");
   });
 
-  test("final stage is distroless with glibc, and holds only the binary", () => {
+  test("final stage is distroless with glibc, and holds only the root-owned binary and the RDS CA bundle", () => {
     expect(one(final, "FROM")).toMatch(
-      /^(--platform=linux\/amd64 )?gcr\.io\/distroless\/base(-nossl)?-debian12(:nonroot)?$/,
+      /^gcr\.io\/distroless\/base-nossl-debian12:nonroot@sha256:[0-9a-f]{64}$/,
     );
     expect(all(final, "COPY").map((i) => i.args)).toEqual([
-      "--from=build --chown=65532:65532 /src/shop /shop",
+      "--from=build --chown=0:0 --chmod=0555 /src/shop /shop",
+      `--chown=0:0 --chmod=0444 certs/rds-global-bundle.pem ${APP.rdsCaFile}`,
     ]);
     expect(all(final, "RUN")).toHaveLength(0);
   });
 
-  test("runs as a non-root user", () => {
-    const user = one(final, "USER");
-    expect(user).not.toMatch(/^(root|0)(:|$)/);
-    expect(user).toMatch(/^\d+:\d+$/);
+  test("runs as the user the task definitions state", () => {
+    expect(one(final, "USER")).toBe(APP.user);
+  });
+
+  test("says that Bun needs /proc", () => {
+    expect(dockerfile).toMatch(/Bun aborts at start without \/proc/);
   });
 
   test("entrypoint, default role and health check go through the binary", () => {
@@ -126,8 +152,16 @@ describe(".dockerignore", () => {
     }
   });
 
-  test("lets in everything the build stage copies", () => {
-    const sources = all(build, "COPY").flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+  test("lets in everything the stages copy from the context", () => {
+    const sources = stages
+      .flatMap((st) => all(st, "COPY"))
+      .filter((i) => !i.args.includes("--from="))
+      .flatMap((i) =>
+        i.args
+          .split(/\s+/)
+          .filter((a) => !a.startsWith("--"))
+          .slice(0, -1),
+      );
     expect(sources.length).toBeGreaterThan(0);
     for (const source of sources) {
       expect({ source, ignored: ignored(ignorePatterns, source.replace(/\/$/, "")) }).toEqual({

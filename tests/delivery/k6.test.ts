@@ -178,7 +178,7 @@ function contractRoutes(): Route {
       (m) => {
         const lines = carts.get(Number(m[1])) ?? [];
         const short = lines.filter((l) => (stock.get(l.product_id) ?? 0) < l.quantity);
-        if (short.length > 0) return [400, { error: "INSUFFICIENT_STOCK", details: short }];
+        if (short.length > 0) return [400, { error: "INSUFFICIENT_STOCK", data: { lines: short } }];
         for (const l of lines) stock.set(l.product_id, (stock.get(l.product_id) ?? 0) - l.quantity);
         return [200, { order_id: nextId++ }];
       },
@@ -215,10 +215,7 @@ function contractRoutes(): Route {
           item.current_bid === null ? item.start_price : (Math.round(item.current_bid * 100) + 1) / 100;
         const amount = Number(b.amount);
         if (amount < min) {
-          return [
-            409,
-            { error: "BID_TOO_LOW", details: { current_bid: item.current_bid, min_next_bid: min } },
-          ];
+          return [409, { error: "BID_TOO_LOW", data: { current_bid: item.current_bid, min_next_bid: min } }];
         }
         const previous = item.current_bid;
         item.current_bid = amount;

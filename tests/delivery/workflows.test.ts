@@ -6,7 +6,10 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import pkg from "../../package.json" with { type: "json" };
+import { STACK_OUTPUTS } from "../../scripts/deploy/lib.ts";
+import { ACCOUNT_SETTINGS, POSTGRES_MAJOR } from "../../terraform/config.ts";
 import { ROOT } from "../helpers/shop.ts";
+import { dev } from "../infra/helpers.ts";
 
 const DIR = `${ROOT}.github/workflows`;
 const VALIDATOR = `${ROOT}node_modules/.bin/action-validator`;
@@ -15,9 +18,12 @@ const files = readdirSync(DIR).filter((f) => f.endsWith(".yml"));
 interface Step {
   uses?: string;
   run?: string;
+  if?: string;
   with?: Record<string, unknown>;
 }
 interface Job {
+  env?: Record<string, string>;
+  services?: Record<string, { image: string }>;
   permissions?: Record<string, string>;
   steps?: Step[];
   environment?: unknown;
@@ -165,11 +171,18 @@ describe("workflow behaviour", () => {
     }
   });
 
-  test("teardown refuses unless the environment's name is typed", () => {
+  test("teardown offers only dev, and its script refuses a wrong name or prod before credentials exist", () => {
     const teardown = workflows["teardown.yml"];
+    const dispatch = teardown?.on.workflow_dispatch as { inputs: { environment: { options: string[] } } };
+    const input = dispatch.inputs;
+    expect(input.environment.options).toEqual(["dev"]);
     const confirm = teardown?.jobs.confirm;
-    expect(confirm?.steps?.[0]?.run).toContain('"$CONFIRM" != "$ENVIRONMENT"');
+    expect(confirm?.permissions).toEqual({ contents: "read" });
+    expect(confirm?.steps?.map((x) => x.run).filter(Boolean)).toEqual([
+      "bun scripts/deploy/teardown.ts --check",
+    ]);
     expect(teardown?.jobs.destroy?.needs).toBe("confirm");
+    expect(teardown?.jobs.destroy?.steps?.some((x) => x.run === "bun scripts/deploy/teardown.ts")).toBe(true);
   });
 
   test("deploy and teardown run in the GitHub environment, so prod approval applies", () => {
@@ -179,15 +192,66 @@ describe("workflow behaviour", () => {
     expect(workflows["teardown.yml"]?.jobs.destroy?.environment).toBe(ENV_EXPR);
   });
 
-  test("workflows pass the Terraform names the infrastructure defines", () => {
+  test("plan, deploy and teardown synthesize one environment with the account settings from GitHub vars", () => {
     for (const file of ["plan.yml", "deploy.yml", "teardown.yml"]) {
-      expect(texts[file]).toMatch(/terraform\/cdktf\.out\/stacks\/\$\{\{ (inputs|matrix)\.environment \}\}/);
-      expect(texts[file]).toContain("image_tag=");
-    }
-    for (const output of ["api_url", "ws_url", "ecr_repository_url", "cluster_name", "service_names"]) {
-      expect(texts["deploy.yml"]).toContain(
-        `output -${output === "service_names" ? "json" : "raw"} ${output}`,
+      const job = jobsOf(file).find(([, j]) => j.env?.STACK)?.[1];
+      expect(job?.env?.STACK).toMatch(
+        /^terraform\/cdktf\.out\/stacks\/\$\{\{ (inputs|matrix)\.environment \}\}$/,
       );
+      expect(job?.env?.SHOP_VARS).toBe(`\${{ toJSON(vars) }}`);
+      expect(job?.steps?.some((x) => x.run === 'bun run infra:synth "$ENVIRONMENT"')).toBe(true);
+    }
+    // The names config.ts reads, documented for whoever sets the variables.
+    for (const name of ACCOUNT_SETTINGS)
+      expect(texts["deploy.yml"] + readFileSync(`${ROOT}docs/delivery.md`, "utf8")).toContain(name);
+  });
+
+  test("every Terraform output the deploy steps read exists in the stack", () => {
+    expect(Object.keys(dev().tf.output)).toEqual(expect.arrayContaining([...STACK_OUTPUTS]));
+  });
+
+  test("workflow YAML stays thin: deploy, plan and teardown steps are one-line calls to scripts", () => {
+    for (const file of ["plan.yml", "deploy.yml", "teardown.yml"]) {
+      for (const [, job] of jobsOf(file)) {
+        for (const step of job.steps ?? []) {
+          if (step.run === undefined) continue;
+          expect({ file, run: step.run.trim().split("\n").length <= 4 }).toEqual({ file, run: true });
+        }
+      }
+    }
+    const deploySteps = workflows["deploy.yml"]?.jobs.deploy?.steps ?? [];
+    for (const script of ["prepare", "apply", "rollout", "smoke", "summary"]) {
+      expect(deploySteps.some((x) => x.run === `bun scripts/deploy/${script}.ts`)).toBe(true);
+    }
+    expect(workflows["plan.yml"]?.jobs.plan?.steps?.some((x) => x.run === "bun scripts/deploy/plan.ts")).toBe(
+      true,
+    );
+  });
+
+  test("the image is built and pushed only when prepare says the tag is missing", () => {
+    const steps = workflows["deploy.yml"]?.jobs.deploy?.steps ?? [];
+    const gated = steps.filter((x) =>
+      ["aws-actions/amazon-ecr-login@", "docker/setup-buildx-action@", "docker/build-push-action@"].some(
+        (a) => x.uses?.startsWith(a),
+      ),
+    );
+    expect(gated).toHaveLength(3);
+    for (const x of gated) expect(x.if).toBe("steps.image.outputs.push == 'true'");
+  });
+
+  test("no exit code is piped away, and the deploy never uses a GitHub secret for the admin token", () => {
+    for (const file of files)
+      expect({ file, tee: /\|\s*tee\b/.test(texts[file] ?? "") }).toEqual({ file, tee: false });
+    expect(texts["deploy.yml"]).not.toContain("secrets.");
+  });
+
+  test("CI's PostgreSQL is the stacks' major version", () => {
+    for (const file of ["ci.yml", "bench.yml"]) {
+      for (const [, job] of jobsOf(file)) {
+        const pg = job.services?.postgres;
+        if (pg)
+          expect({ file, image: pg.image }).toEqual({ file, image: `postgres:${POSTGRES_MAJOR}-alpine` });
+      }
     }
   });
 

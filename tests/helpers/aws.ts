@@ -1,28 +1,14 @@
 /**
- * Real AWS emulators for tests: dynalite (DynamoDB) and fauxqs (SNS/SQS), each started in this
- * process on a free port. Table and queue names carry a per-run prefix so parallel runs never collide.
+ * AWS emulators for tests: DynamoDB Local (a shared child JVM, see deps.ts) and fauxqs (SNS/SQS, started in
+ * this process on a free port). Table and queue names carry a per-run prefix so tests sharing one emulator,
+ * and parallel runs, never collide.
  */
-import dynalite from "dynalite";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
+import { TABLES } from "../../src/adapters/dynamodb/tables.ts";
 import { migrate } from "../../src/cli/migrate.ts";
 import { loadConfig } from "../../src/config.ts";
 
 export const runId = () => `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-
-export interface Dynalite {
-  endpoint: string;
-  stop(): Promise<void>;
-}
-
-export async function startDynalite(): Promise<Dynalite> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const { port } = server.address() as { port: number };
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 /** Creates the commerce tables through `shop migrate`'s own code and returns the env naming them. */
 export async function createCommerceTables(
@@ -30,13 +16,8 @@ export async function createCommerceTables(
   prefix = runId(),
 ): Promise<Record<string, string>> {
   const env: Record<string, string> = { AWS_ENDPOINT_URL_DYNAMODB: endpoint, AWS_REGION: "us-east-1" };
-  for (const variable of [
-    "ORDERS_TABLE",
-    "CARTS_TABLE",
-    "INVENTORY_TABLE",
-    "IDEMPOTENCY_TABLE",
-    "COUNTERS_TABLE",
-  ]) {
+  // Every table but the products one, which product tests create themselves.
+  for (const { env: variable } of TABLES.filter((t) => t.env !== "PRODUCTS_TABLE")) {
     env[variable] = `${prefix}-${variable.toLowerCase().replace("_table", "")}`;
   }
   await migrate(loadConfig(env), false, () => {});

@@ -7,17 +7,30 @@ import {
   type EnvConfig,
   environments,
   queueVisibilitySeconds,
+  settingsFrom,
   stopTimeoutSeconds,
   validate,
   withOverrides,
 } from "../../terraform/config.ts";
+import { configured } from "./helpers.ts";
 
-const dev = environments.dev;
+const dev = configured(environments.dev);
 const withApp = (app: Partial<EnvConfig["app"]>): EnvConfig => ({ ...dev, app: { ...dev.app, ...app } });
 
 describe("shipped environments", () => {
-  test.each(Object.values(environments))("$name is valid", (env) => {
-    expect(validate(env)).toEqual([]);
+  test.each(Object.values(environments))("$name is valid once the account settings are given", (env) => {
+    expect(validate(configured(env))).toEqual([]);
+  });
+
+  test("without account settings: no state bucket anywhere, and prod without TLS or alarm address is refused", () => {
+    expect(validate(environments.dev)).toEqual([
+      "dev: no state bucket: set SHOP_DEV_STATE_BUCKET or SHOP_STATE_BUCKET (bucket names are global)",
+    ]);
+    expect(validate(environments.prod)).toEqual([
+      "prod: no state bucket: set SHOP_PROD_STATE_BUCKET or SHOP_STATE_BUCKET (bucket names are global)",
+      "prod: no certificate: set SHOP_PROD_CERTIFICATE_ARN (prod never serves plain HTTP)",
+      "prod: no alarm address: set SHOP_PROD_ALARM_EMAIL (the alerts topic has no other subscriber)",
+    ]);
   });
 });
 
@@ -37,7 +50,7 @@ describe("validate rejects what ECS or the binary would misbehave with", () => {
 
   test("a single AZ, a scaled archiver, bad bounds, one NAT in prod", () => {
     const bad: EnvConfig = {
-      ...environments.prod,
+      ...configured(environments.prod),
       azCount: 1,
       natGateways: "one",
       roles: {
@@ -64,7 +77,7 @@ describe("derived timings", () => {
 
   test("ALB idle timeout is above the WebSocket ping; visibility above a payment with retries", () => {
     expect(albIdleTimeoutSeconds()).toBeGreaterThan(APP.wsPingMs / 1000);
-    expect(queueVisibilitySeconds()).toBe(60);
+    expect(queueVisibilitySeconds(dev)).toBe(60);
   });
 
   test("backlog per task = what one task clears in the target wait", () => {
@@ -76,7 +89,28 @@ describe("derived timings", () => {
 
 describe("withOverrides: account-specific settings from the shell", () => {
   test("nothing set → the file's values", () => {
-    expect(withOverrides(dev, {})).toEqual(dev);
+    expect(withOverrides(environments.dev, {})).toEqual(environments.dev);
+  });
+
+  test("empty values count as unset (GitHub expands a missing variable to an empty string)", () => {
+    expect(
+      withOverrides(environments.prod, { SHOP_PROD_CERTIFICATE_ARN: "", SHOP_STATE_BUCKET: "" }),
+    ).toEqual(environments.prod);
+  });
+
+  test("SHOP_VARS (GitHub's vars context as JSON) supplies SHOP_* settings; the shell's own win", () => {
+    const settings = settingsFrom({
+      SHOP_VARS: JSON.stringify({
+        SHOP_STATE_BUCKET: "from-vars",
+        SHOP_PROD_ALARM_EMAIL: "ops@example.com",
+        OTHER: "x",
+        SHOP_X: 1,
+      }),
+      SHOP_STATE_BUCKET: "from-shell",
+      SHOP_PROD_CERTIFICATE_ARN: "",
+      PATH: "/bin",
+    });
+    expect(settings).toEqual({ SHOP_STATE_BUCKET: "from-shell", SHOP_PROD_ALARM_EMAIL: "ops@example.com" });
   });
 
   test("per-environment variables win over shared ones", () => {

@@ -8,7 +8,13 @@ import {
   getToHaveResourceWithProperties,
   type TerraformConstructor,
 } from "cdktn/lib/testing/matchers";
-import { type EnvConfig, environments, TARGET_VERSIONS } from "../../terraform/config.ts";
+import {
+  type EnvConfig,
+  environments,
+  TARGET_VERSIONS,
+  validate,
+  withOverrides,
+} from "../../terraform/config.ts";
 import { ShopStack } from "../../terraform/stack.ts";
 
 type Props = Record<string, unknown>;
@@ -64,8 +70,23 @@ export function synth(env: EnvConfig): Synth {
   }
 }
 
-export const dev = () => synth(environments.dev);
-export const prod = () => synth(environments.prod);
+/** The account settings a deploy provides (the workflows read them from GitHub variables). */
+export const TEST_SETTINGS = {
+  SHOP_STATE_BUCKET: "shop-test-state",
+  SHOP_PROD_CERTIFICATE_ARN: "arn:aws:acm:us-west-2:123456789012:certificate/test",
+  SHOP_PROD_ALARM_EMAIL: "ops@example.com",
+};
+
+/** An environment as `infra:synth` would see it with the test settings; throws if it would refuse it. */
+export function configured(env: EnvConfig): EnvConfig {
+  const out = withOverrides(env, TEST_SETTINGS);
+  const problems = validate(out);
+  if (problems.length > 0) throw new Error(problems.join("; "));
+  return out;
+}
+
+export const dev = () => synth(configured(environments.dev));
+export const prod = () => synth(configured(environments.prod));
 
 /** Every resource of one type, keyed by its logical id. */
 export function resources(tf: Tf, type: string): [string, Record<string, unknown>][] {
@@ -96,6 +117,9 @@ export interface Container {
   healthCheck: { command: string[] };
   stopTimeout: number;
   readonlyRootFilesystem: boolean;
+  user: string;
+  linuxParameters: unknown;
+  ulimits: unknown;
   logConfiguration: { options: Record<string, string> };
 }
 

@@ -16,6 +16,7 @@ import { NatGateway } from "@cdktn/provider-aws/lib/nat-gateway";
 import { SnsTopic } from "@cdktn/provider-aws/lib/sns-topic";
 import { SnsTopicSubscription } from "@cdktn/provider-aws/lib/sns-topic-subscription";
 import { SqsQueue } from "@cdktn/provider-aws/lib/sqs-queue";
+import { CAPACITY, DEFAULT_NOFILE, nofileLimit, UTILIZATION } from "../../terraform/capacity.ts";
 import {
   APP,
   albIdleTimeoutSeconds,
@@ -26,9 +27,15 @@ import {
   roleNeeds,
   TABLES,
 } from "../../terraform/config.ts";
-import { MAX_RECEIVE_COUNT } from "../../terraform/stack.ts";
+import { ALB_LOG_PREFIX } from "../../terraform/constructs/access-logs.ts";
+import { APP_USER } from "../../terraform/constructs/database.ts";
+import { BOOTSTRAP_REVISION } from "../../terraform/constructs/db-bootstrap.ts";
+import { GATEWAY_ENDPOINTS, INTERFACE_ENDPOINTS } from "../../terraform/constructs/network.ts";
+import { MANAGED_RULE_GROUPS } from "../../terraform/constructs/waf.ts";
+import { DEFAULT_REPOSITORY_ROOT, MAX_RECEIVE_COUNT } from "../../terraform/stack.ts";
 import {
   actionsOf,
+  configured,
   container,
   dev,
   envOf,
@@ -40,6 +47,7 @@ import {
   resourcesOf,
   secretsOf,
   synth,
+  TEST_SETTINGS,
   type Tf,
 } from "./helpers.ts";
 
@@ -59,7 +67,6 @@ describe.each(both)("%s: one ECS service per role", (env, s) => {
   test.each([...ROLES])("%s runs the shared image with --role and the health check", (role) => {
     expect(s.json).toHaveResourceWithProperties(EcsService, {
       name: `shop-${env}-${role}`,
-      launch_type: "FARGATE",
       deployment_circuit_breaker: { enable: true, rollback: true },
       network_configuration: { assign_public_ip: false },
     });
@@ -74,6 +81,38 @@ describe.each(both)("%s: one ECS service per role", (env, s) => {
     const repo = resource(s.tf, "aws_ecr_repository", "ecr_repo").id;
     expect(c.image).toBe(`${ref("aws_ecr_repository", repo, "repository_url")}:\${var.image_tag}`);
     expect(c.readonlyRootFilesystem).toBe(true);
+  });
+
+  test.each([...ROLES])(
+    "%s is hardened: explicit non-root user, no capabilities, explicit nofile",
+    (role) => {
+      const c = container(s.tf, role);
+      expect(c.user).toBe(APP.user);
+      expect(c.linuxParameters).toEqual({ capabilities: { drop: ["ALL"] } });
+      const nofile =
+        role === "broadcaster" ? nofileLimit(CAPACITY.roles.broadcaster.connectionsPerTask) : DEFAULT_NOFILE;
+      expect(c.ulimits).toEqual([{ name: "nofile", softLimit: nofile, hardLimit: nofile }]);
+    },
+  );
+
+  test("architecture and capacity providers follow the environment", () => {
+    const { fargate } = environments[env];
+    for (const role of ROLES) {
+      const task = resource(s.tf, "aws_ecs_task_definition", `service-${role}_task`).body;
+      expect(task.runtime_platform).toEqual({
+        operating_system_family: "LINUX",
+        cpu_architecture: fargate.architecture,
+      });
+      const svc = resource(s.tf, "aws_ecs_service", `service-${role}_service`).body;
+      expect(svc.launch_type).toBeUndefined();
+      const providers = (svc.capacity_provider_strategy as { capacity_provider: string }[]).map(
+        (x) => x.capacity_provider,
+      );
+      expect(providers.includes("FARGATE_SPOT")).toBe(fargate.spot.includes(role));
+    }
+    expect(
+      resource(s.tf, "aws_ecs_cluster_capacity_providers", "cluster_capacity").body.capacity_providers,
+    ).toEqual(["FARGATE", "FARGATE_SPOT"]);
   });
 
   test("every service sits in private subnets only", () => {
@@ -148,13 +187,15 @@ describe("ALB routing", () => {
 
   test("without a certificate: HTTP only, and only port 80 open", () => {
     expect(resources(d.tf, "aws_lb_listener")).toHaveLength(1);
-    const open = resources(d.tf, "aws_vpc_security_group_ingress_rule").filter(([, r]) => r.cidr_ipv4);
+    const open = resources(d.tf, "aws_vpc_security_group_ingress_rule").filter(
+      ([, r]) => r.cidr_ipv4 === "0.0.0.0/0",
+    );
     expect(open.map(([, r]) => r.from_port)).toEqual([80]);
   });
 
-  test("with a certificate: HTTPS on 443 and HTTP redirects to it", () => {
-    const arn = "arn:aws:acm:us-west-2:123456789012:certificate/test";
-    const s = synth({ ...environments.prod, certificateArn: arn });
+  test("with a certificate (prod always has one): HTTPS on 443 and HTTP redirects to it", () => {
+    const arn = TEST_SETTINGS.SHOP_PROD_CERTIFICATE_ARN;
+    const s = p;
     expect(s.json).toHaveResourceWithProperties(LbListener, {
       port: 443,
       protocol: "HTTPS",
@@ -167,7 +208,9 @@ describe("ALB routing", () => {
         { type: "redirect", redirect: { port: "443", protocol: "HTTPS", status_code: "HTTP_301" } },
       ],
     });
-    const open = resources(s.tf, "aws_vpc_security_group_ingress_rule").filter(([, r]) => r.cidr_ipv4);
+    const open = resources(s.tf, "aws_vpc_security_group_ingress_rule").filter(
+      ([, r]) => r.cidr_ipv4 === "0.0.0.0/0",
+    );
     expect(open.map(([, r]) => r.from_port).sort()).toEqual([443, 80]);
     expect(s.tf.output.api_url?.value).toStartWith("https://");
     expect(s.tf.output.ws_url?.value).toStartWith("wss://");
@@ -179,7 +222,11 @@ describe.each(both)("%s: security groups", (_env, s) => {
   const alb = sgRef(s.tf, "alb_sg");
 
   test("only the ALB is open to the internet, and only on 80/443", () => {
-    const fromInternet = ingress.filter((r) => r.cidr_ipv4 !== undefined || r.cidr_ipv6 !== undefined);
+    const fromInternet = ingress.filter(
+      (r) =>
+        (r.cidr_ipv4 !== undefined && r.cidr_ipv4 !== environments[_env].vpcCidr) ||
+        r.cidr_ipv6 !== undefined,
+    );
     expect(fromInternet.length).toBeGreaterThan(0);
     for (const r of fromInternet) {
       expect(r.security_group_id).toBe(alb);
@@ -218,7 +265,9 @@ describe.each(both)("%s: security groups", (_env, s) => {
         .map((r) => sgRef(s.tf, `service-${r}_sg`))
         .sort();
     expect(sources("cache_sg")).toEqual(tasksOf((r) => needs[r].redis));
-    expect(sources("database_sg")).toEqual(tasksOf((r) => r === "archiver"));
+    expect(sources("database_sg")).toEqual(
+      [...tasksOf((r) => r === "archiver"), sgRef(s.tf, "db-bootstrap_sg")].sort(),
+    );
     for (const r of ingress.filter((x) => x.security_group_id === sgRef(s.tf, "cache_sg")))
       expect(r.from_port).toBe(6379);
     for (const r of ingress.filter((x) => x.security_group_id === sgRef(s.tf, "database_sg")))
@@ -294,11 +343,11 @@ describe.each(both)("%s: IAM", (_env, s) => {
     expect(st[1]).toMatchObject({ Action: ["sns:Publish"], Resource: [topicArn] });
   });
 
-  test("processor: consume its queue and touch only the order tables", () => {
+  test("processor: consume its queue and touch only the order tables, never carts", () => {
     const st = taskPolicy(s.tf, "processor") ?? [];
     expect(st.map((x) => x.Sid)).toEqual(["Tables", "ConsumeOrders"]);
     expect(resourcesOf(st[0] as PolicyStatement).sort()).toEqual(
-      ["orders", "inventory", "carts", "idempotency"].map(tableArn).sort(),
+      ["orders", "inventory", "idempotency"].map(tableArn).sort(),
     );
     expect(st[1]).toMatchObject({
       Action: [
@@ -311,26 +360,49 @@ describe.each(both)("%s: IAM", (_env, s) => {
     });
   });
 
-  test("bidder, broadcaster and archiver call no AWS API", () => {
-    for (const role of ["bidder", "broadcaster", "archiver"] as const)
-      expect(taskPolicy(s.tf, role)).toBeUndefined();
+  test("bidder and broadcaster call no AWS API", () => {
+    for (const role of ["bidder", "broadcaster"] as const) expect(taskPolicy(s.tf, role)).toBeUndefined();
   });
 
-  test("only the archiver's execution role can read the database password", () => {
+  test("archiver: only rds-db:connect, as the application role of this instance", () => {
+    const db = resource(s.tf, "aws_db_instance", "database_postgres").id;
+    expect(taskPolicy(s.tf, "archiver")).toEqual([
+      {
+        Sid: "ConnectToDatabase",
+        Effect: "Allow",
+        Action: ["rds-db:connect"],
+        Resource: [
+          `arn:aws:rds-db:us-west-2:\${data.aws_caller_identity.account.account_id}:dbuser:\${aws_db_instance.${db}.resource_id}/${APP_USER}`,
+        ],
+      },
+    ]);
+  });
+
+  test("no service can read the database master password; only the bootstrap task's execution role", () => {
     const dbSecret = `\${aws_db_instance.${resource(s.tf, "aws_db_instance", "database_postgres").id}.master_user_secret[0].secret_arn}`;
     for (const role of ROLES) {
       const readable = executionPolicy(s.tf, role)
         .filter((x) => x.Sid === "ReadSecrets")
         .flatMap(resourcesOf);
-      expect(readable.includes(dbSecret)).toBe(role === "archiver");
+      expect(readable).not.toContain(dbSecret);
     }
+    const bootstrap = JSON.parse(
+      resource(s.tf, "aws_iam_role_policy", "db-bootstrap_execution-policy").body.policy as string,
+    ) as { Statement: PolicyStatement[] };
+    expect(bootstrap.Statement.filter((x) => x.Sid === "ReadSecrets").flatMap(resourcesOf)).toEqual([
+      dbSecret,
+    ]);
   });
 
-  test("trust policies admit only ECS tasks of this account", () => {
-    for (const [, r] of resources(s.tf, "aws_iam_role")) {
+  test("trust policies admit only ECS tasks (or flow log delivery) of this account", () => {
+    for (const [id, r] of resources(s.tf, "aws_iam_role")) {
       const [st] = (JSON.parse(r.assume_role_policy as string) as { Statement: PolicyStatement[] }).Statement;
       expect(st).toMatchObject({
-        Principal: { Service: "ecs-tasks.amazonaws.com" },
+        Principal: {
+          Service: id.startsWith("network_flow-logs")
+            ? "vpc-flow-logs.amazonaws.com"
+            : "ecs-tasks.amazonaws.com",
+        },
         Action: "sts:AssumeRole",
       });
       expect(JSON.stringify(st?.Condition)).toContain("aws:SourceAccount");
@@ -366,15 +438,17 @@ describe.each(both)("%s: environment and secrets wired from resources", (_env, s
     expect(secretsOf(container(s.tf, "processor"))).toEqual({});
   });
 
-  test("archiver gets a password-less DATABASE_URL and PGPASSWORD from the RDS-managed secret", () => {
+  test("archiver: its own role with IAM tokens, verify-full against the shipped CA bundle, no password", () => {
     const c = container(s.tf, "archiver");
     const db = resource(s.tf, "aws_db_instance", "database_postgres").id;
     expect(envOf(c).DATABASE_URL).toBe(
-      `postgres://shop@\${aws_db_instance.${db}.address}:5432/shop?sslmode=require`,
+      `postgres://${APP_USER}@\${aws_db_instance.${db}.address}:5432/shop?sslmode=verify-full&sslrootcert=${APP.rdsCaFile}`,
     );
-    expect(secretsOf(c).PGPASSWORD).toBe(
-      `\${aws_db_instance.${db}.master_user_secret[0].secret_arn}:password::`,
-    );
+    expect(envOf(c).DATABASE_AUTH).toBe("iam");
+    expect(secretsOf(c).PGPASSWORD).toBeUndefined();
+    expect(
+      resource(s.tf, "aws_db_instance", "database_postgres").body.iam_database_authentication_enabled,
+    ).toBe(true);
     expect(secretsOf(c).REDIS_PASSWORD).toMatch(
       /^\$\{aws_secretsmanager_secret\.redis-auth-token_secret_[^}]+\.arn\}$/,
     );
@@ -446,9 +520,15 @@ describe.each(both)("%s: encryption and data protection", (env, s) => {
       automatic_failover_enabled: isProd,
     });
     expect(redis.auth_token).toBeUndefined();
-    expect(redis.auth_token_wo).toMatch(
-      /^\$\{ephemeral\.aws_secretsmanager_random_password\.redis-auth-token_random_/,
+    // The stored secret's value, read back from the version Terraform wrote: never a second random.
+    const stored = Object.entries(s.tf.ephemeral.aws_secretsmanager_secret_version ?? {});
+    expect(stored).toHaveLength(1);
+    const [storedId, storedBody] = stored[0] as [string, Record<string, unknown>];
+    expect(redis.auth_token_wo).toBe(
+      `\${ephemeral.aws_secretsmanager_secret_version.${storedId}.secret_string}`,
     );
+    const written = resource(s.tf, "aws_secretsmanager_secret_version", "redis-auth-token_value").id;
+    expect(storedBody.version_id).toBe(ref("aws_secretsmanager_secret_version", written, "version_id"));
     for (const [, v] of resources(s.tf, "aws_secretsmanager_secret_version")) {
       expect(v.secret_string).toBeUndefined();
       expect(v.secret_string_wo).toMatch(/^\$\{ephemeral\./);
@@ -604,17 +684,19 @@ describe("environments differ where they should", () => {
   test("S3 remote state with locking, one key per environment; DynamoDB locking on request", () => {
     expect(d.tf.terraform.backend).toEqual({
       s3: {
-        bucket: "shop-terraform-state",
+        bucket: TEST_SETTINGS.SHOP_STATE_BUCKET,
         key: "shop/dev/terraform.tfstate",
         region: "us-west-2",
         encrypt: true,
         use_lockfile: true,
       },
     });
-    const locked = synth({
-      ...environments.dev,
-      state: { ...environments.dev.state, lock: { kind: "dynamodb", table: "locks" } },
-    });
+    const locked = synth(
+      configured({
+        ...environments.dev,
+        state: { ...environments.dev.state, lock: { kind: "dynamodb", table: "locks" } },
+      }),
+    );
     expect(locked.tf.terraform.backend).toMatchObject({ s3: { dynamodb_table: "locks" } });
     expect(d.tf.terraform.required_version).toBe(">= 1.11.0");
   });
@@ -677,15 +759,223 @@ describe("observability", () => {
 });
 
 describe("outputs", () => {
-  test.each(both)("%s exposes URLs, the repository, the cluster and every service name", (_env, s) => {
-    const lb = resource(s.tf, "aws_lb", "alb").id;
-    expect(s.tf.output.api_url?.value).toBe(`http://${ref("aws_lb", lb, "dns_name")}`);
-    expect(s.tf.output.ws_url?.value).toBe(`ws://${ref("aws_lb", lb, "dns_name")}/ws/items`);
-    expect(s.tf.output.ecr_repository_url?.value).toMatch(
-      /^\$\{aws_ecr_repository\.[^}]+\.repository_url\}$/,
+  test.each(both)(
+    "%s exposes URLs, the repository, the cluster and every service and task definition",
+    (env, s) => {
+      const lb = resource(s.tf, "aws_lb", "alb").id;
+      const tls = env === "prod";
+      expect(s.tf.output.api_url?.value).toBe(`${tls ? "https" : "http"}://${ref("aws_lb", lb, "dns_name")}`);
+      expect(s.tf.output.ws_url?.value).toBe(
+        `${tls ? "wss" : "ws"}://${ref("aws_lb", lb, "dns_name")}/ws/items`,
+      );
+      for (const role of ROLES) {
+        const task = resource(s.tf, "aws_ecs_task_definition", `service-${role}_task`).id;
+        const arns = (s.tf.output.task_definition_arns?.value ?? {}) as Record<string, string>;
+        expect(arns[role]).toBe(ref("aws_ecs_task_definition", task, "arn"));
+      }
+      expect(s.tf.output.admin_token_secret_arn?.value).toBe(
+        ref(
+          "aws_secretsmanager_secret",
+          resource(s.tf, "aws_secretsmanager_secret", "admin-token_secret").id,
+          "arn",
+        ),
+      );
+      expect(s.tf.output.ecr_repository_url?.value).toMatch(
+        /^\$\{aws_ecr_repository\.[^}]+\.repository_url\}$/,
+      );
+      expect(s.tf.output.cluster_name?.value).toMatch(/^\$\{aws_ecs_cluster\.[^}]+\.name\}$/);
+      expect(Object.keys(s.tf.output.service_names?.value as object).sort()).toEqual([...ROLES].sort());
+      expect(s.tf.variable.image_tag).toMatchObject({ type: "string" });
+    },
+  );
+});
+
+describe.each(both)("%s: private paths to AWS APIs", (env, s) => {
+  const endpoints = resources(s.tf, "aws_vpc_endpoint").map(([, e]) => e);
+  const privateRts = resources(s.tf, "aws_route_table")
+    .filter(([id]) => id.startsWith("network_private-rt"))
+    .map(([id]) => ref("aws_route_table", id, "id"));
+
+  test("gateway endpoints for S3 and DynamoDB on every private route table", () => {
+    for (const name of GATEWAY_ENDPOINTS) {
+      const e = endpoints.find((x) => x.service_name === `com.amazonaws.us-west-2.${name}`);
+      expect(e).toMatchObject({ vpc_endpoint_type: "Gateway" });
+      expect(((e?.route_table_ids ?? []) as string[]).sort()).toEqual([...privateRts].sort());
+    }
+  });
+
+  test("interface endpoints for ECR, logs, Secrets Manager and SQS where configured", () => {
+    const iface = endpoints.filter((e) => e.vpc_endpoint_type === "Interface");
+    const want = environments[env].interfaceEndpoints
+      ? INTERFACE_ENDPOINTS.map((n) => `com.amazonaws.us-west-2.${n}`)
+      : [];
+    expect(iface.map((e) => e.service_name).sort()).toEqual([...want].sort());
+    for (const e of iface) expect(e.private_dns_enabled).toBe(true);
+  });
+});
+
+describe("prod edge: access logs, flow logs, WAF", () => {
+  test("the ALB writes access logs to a private, TLS-only bucket the region's ELB account may write", () => {
+    const bucket = resource(p.tf, "aws_s3_bucket", "access-logs_bucket").id;
+    expect(resource(p.tf, "aws_lb", "alb").body.access_logs).toEqual({
+      bucket: ref("aws_s3_bucket", bucket, "bucket"),
+      prefix: ALB_LOG_PREFIX,
+      enabled: true,
+    });
+    expect(resource(p.tf, "aws_s3_bucket_public_access_block", "access-logs_private").body).toMatchObject({
+      block_public_acls: true,
+      block_public_policy: true,
+      ignore_public_acls: true,
+      restrict_public_buckets: true,
+    });
+    const policy = JSON.parse(
+      resource(p.tf, "aws_s3_bucket_policy", "access-logs_policy").body.policy as string,
+    ) as {
+      Statement: PolicyStatement[];
+    };
+    expect(policy.Statement.map((x) => [x.Sid, x.Effect])).toEqual([
+      ["AlbLogDelivery", "Allow"],
+      ["TlsOnly", "Deny"],
+    ]);
+    expect(JSON.stringify(policy.Statement[0]?.Principal)).toContain("data.aws_elb_service_account");
+    expect(resources(d.tf, "aws_s3_bucket")).toHaveLength(0);
+  });
+
+  test("VPC flow logs go to their own log group through a delivery role", () => {
+    expect(resource(p.tf, "aws_flow_log", "network_flow-log").body).toMatchObject({
+      traffic_type: "ALL",
+      log_destination_type: "cloud-watch-logs",
+    });
+    expect(resources(d.tf, "aws_flow_log")).toHaveLength(0);
+  });
+
+  test("WAF: AWS managed rule groups, then a per-IP rate limit, on the ALB", () => {
+    const acl = resource(p.tf, "aws_wafv2_web_acl", "waf_acl").body;
+    const rules = acl.rule as { name: string; statement: Record<string, Record<string, unknown>> }[];
+    expect(rules.map((r) => r.name)).toEqual([...MANAGED_RULE_GROUPS, "rate-per-ip"]);
+    expect(rules.at(-1)?.statement.rate_based_statement).toEqual({
+      limit: environments.prod.edge.waf?.requestsPerIpPer5Min,
+      aggregate_key_type: "IP",
+      evaluation_window_sec: 300,
+    });
+    expect(resource(p.tf, "aws_wafv2_web_acl_association", "waf_alb").body.resource_arn).toBe(
+      ref("aws_lb", resource(p.tf, "aws_lb", "alb").id, "arn"),
     );
-    expect(s.tf.output.cluster_name?.value).toMatch(/^\$\{aws_ecs_cluster\.[^}]+\.name\}$/);
-    expect(Object.keys(s.tf.output.service_names?.value as object).sort()).toEqual([...ROLES].sort());
-    expect(s.tf.variable.image_tag).toMatchObject({ type: "string" });
+    expect(resources(d.tf, "aws_wafv2_web_acl")).toHaveLength(0);
+  });
+});
+
+describe.each(both)("%s: TLS only on every queue, topic and bucket", (_env, s) => {
+  test("the orders topic, the queue and the dead-letter queue deny requests without TLS", () => {
+    const docs = [
+      ...resources(s.tf, "aws_sqs_queue_policy").map(([, r]) => r.policy),
+      ...resources(s.tf, "aws_sns_topic_policy").map(([, r]) => r.policy),
+    ].map((x) => JSON.parse(x as string) as { Statement: PolicyStatement[] });
+    expect(docs).toHaveLength(3);
+    for (const doc of docs) {
+      expect(doc.Statement).toContainEqual(
+        expect.objectContaining({
+          Sid: "TlsOnly",
+          Effect: "Deny",
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        }),
+      );
+    }
+    const dlq = resource(s.tf, "aws_sqs_queue", "messaging_orders-dlq").id;
+    expect(resource(s.tf, "aws_sqs_queue_policy", "messaging_orders-dlq-policy").body.queue_url).toBe(
+      ref("aws_sqs_queue", dlq, "url"),
+    );
+  });
+});
+
+describe.each(both)("%s: health alarms", (env, s) => {
+  const alarms = resources(s.tf, "aws_cloudwatch_metric_alarm").map(([, a]) => a);
+  const named = (suffix: string) => alarms.find((a) => a.alarm_name === `shop-${env}-${suffix}`);
+
+  test("unhealthy hosts per target group and running < desired per service", () => {
+    for (const role of WEB)
+      expect(named(`${role}-unhealthy-hosts`)).toMatchObject({
+        metric_name: "UnHealthyHostCount",
+        threshold: 0,
+      });
+    for (const role of ROLES) {
+      const a = named(`${role}-running-below-desired`);
+      const queries = a?.metric_query as { id: string; expression?: string }[];
+      expect(queries.find((q) => q.id === "missing")?.expression).toBe("desired - running");
+    }
+  });
+
+  test("PostgreSQL CPU and free storage, Redis CPU and memory on every node", () => {
+    expect(named("postgres-cpu")).toMatchObject({ namespace: "AWS/RDS", metric_name: "CPUUtilization" });
+    expect(named("postgres-free-storage")).toMatchObject({
+      metric_name: "FreeStorageSpace",
+      threshold: environments[env].database.allocatedGb * 1e9 * 0.1,
+    });
+    const nodes = 1 + environments[env].cache.replicas;
+    expect(alarms.filter((a) => String(a.alarm_name).match(/redis-\d{3}-(cpu|memory)$/))).toHaveLength(
+      nodes * 2,
+    );
+    expect(named("redis-001-memory")?.dimensions).toEqual({ CacheClusterId: `shop-${env}-redis-001` });
+  });
+});
+
+describe.each(both)("%s: the database role exists before the archiver starts", (_env, s) => {
+  test("a one-off bootstrap task, run by Terraform, gates the archiver's service", () => {
+    const run = resource(s.tf, "terraform_data", "db-bootstrap_run");
+    const db = resource(s.tf, "aws_db_instance", "database_postgres").id;
+    expect(run.body.triggers_replace).toEqual({
+      database: ref("aws_db_instance", db, "resource_id"),
+      revision: BOOTSTRAP_REVISION,
+    });
+    const [exec] = run.body.provisioner as {
+      "local-exec": { command: string; working_dir: string; environment: Record<string, string> };
+    }[];
+    expect(exec?.["local-exec"].command).toBe("bun scripts/deploy/db-bootstrap.ts");
+    expect(exec?.["local-exec"].working_dir).toBe(DEFAULT_REPOSITORY_ROOT);
+    expect(Object.keys(exec?.["local-exec"].environment ?? {}).sort()).toEqual([
+      "AWS_REGION",
+      "CLUSTER",
+      "LOG_GROUP",
+      "SECURITY_GROUP",
+      "SUBNETS",
+      "TASK_DEFINITION",
+    ]);
+    // It pulls its image from a private subnet: the NAT routes and the endpoints exist before it runs.
+    const after = run.body.depends_on as string[];
+    for (const [id] of resources(s.tf, "aws_route").filter(([id]) =>
+      id.startsWith("network_private-default"),
+    )) {
+      expect(after).toContain(`aws_route.${id}`);
+    }
+    for (const [id] of resources(s.tf, "aws_vpc_endpoint")) expect(after).toContain(`aws_vpc_endpoint.${id}`);
+    const archiver = resource(s.tf, "aws_ecs_service", "service-archiver_service").body;
+    expect(archiver.depends_on).toContain(`terraform_data.${run.id}`);
+    for (const role of ROLES.filter((r) => r !== "archiver")) {
+      const svc = resource(s.tf, "aws_ecs_service", `service-${role}_service`).body;
+      expect(JSON.stringify(svc.depends_on ?? [])).not.toContain("terraform_data");
+    }
+  });
+});
+
+describe("autoscaling targets come from measured capacity", () => {
+  const target = (tf: Tf, role: Role) =>
+    (
+      resource(tf, "aws_appautoscaling_policy", `service-${role}_scaling-policy`).body
+        .target_tracking_scaling_policy_configuration as { target_value: number }
+    ).target_value;
+
+  test.each(both)("%s: requests per minute = req/s per vCPU × usable vCPUs × utilization × 60", (env, s) => {
+    for (const role of ["api", "bidder"] as const) {
+      const cpu = environments[env].roles[role].cpu;
+      const perSecond = CAPACITY.roles[role].requestsPerSecondPerVcpu;
+      expect(target(s.tf, role)).toBe(Math.floor(perSecond * Math.min(cpu / 1024, 1) * UTILIZATION * 60));
+    }
+  });
+
+  test("the figures the issue found wrong: no longer a count of 1,000 a minute (17 req/s)", () => {
+    // prod api: 5,705 req/s × 1 vCPU × 0.5 × 60 = 171,150 a minute (2,852 req/s per task).
+    expect(target(p.tf, "api")).toBe(171_150);
+    // dev api: 0.25 vCPU → 42,787 a minute (713 req/s per task), ~43× the old 1,000.
+    expect(target(d.tf, "api")).toBe(42_787);
   });
 });

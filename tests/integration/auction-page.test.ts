@@ -52,6 +52,7 @@ test("the live page shows a bid placed through the API, and a refused bid's erro
   await page.fill("#amount", "12.5");
   await page.click("button[type=submit]");
   await page.locator("#error", { hasText: "at least 12.84" }).waitFor({ timeout: 10_000 });
+  expect(await page.locator("#error").textContent()).toContain("(minimum next bid 12.84)");
 
   await page.fill("#amount", "13");
   await page.click("button[type=submit]");

@@ -113,7 +113,8 @@ for (const backend of backends) {
       expect(low.status).toBe(409);
       expect(low.body).toMatchObject({
         error: "BID_TOO_LOW",
-        details: { current_bid: 0, min_next_bid: 100 },
+        details: "current bid 0, minimum next bid 100",
+        data: { current_bid: 0, min_next_bid: 100 },
       });
 
       const first = await post(`${base}/api/v1/items/${item_id}/bid`, { user_id: "ann", amount: 100.57 });
@@ -124,7 +125,8 @@ for (const backend of backends) {
 
       const tooLow = await post(`${base}/api/v1/items/${item_id}/bid`, { user_id: "bob", amount: 101.06 });
       expect(tooLow.status).toBe(409);
-      expect(tooLow.body.details).toEqual({ current_bid: 100.57, min_next_bid: 101.07 });
+      expect(tooLow.body.data).toEqual({ current_bid: 100.57, min_next_bid: 101.07 });
+      expect(tooLow.body.details).toBe("current bid 100.57, minimum next bid 101.07");
 
       const second = await post(`${base}/api/v1/items/${item_id}/bid`, { user_id: "bob", amount: 101.07 });
       expect(second.status).toBe(201);
@@ -168,7 +170,8 @@ for (const backend of backends) {
       expect(late.status).toBe(409);
       expect(late.body).toMatchObject({
         error: "AUCTION_CLOSED",
-        details: { current_bid: 5, min_next_bid: 5.01 },
+        details: "current bid 5, minimum next bid 5.01",
+        data: { current_bid: 5, min_next_bid: 5.01 },
       });
       expect((await (await fetch(`${base}/api/v1/items/${item_id}`)).json()).status).toBe("closed");
     });

@@ -1,15 +1,7 @@
-import { afterAll } from "bun:test";
-import { createCommerceTables, type Dynalite, startDynalite } from "../helpers/aws.ts";
+import { createCommerceTables } from "../helpers/aws.ts";
+import { sharedDynamoDb } from "../helpers/deps.ts";
 import { commerceSuite } from "./commerce-suite.ts";
 
-let dynamo: Dynalite | undefined;
-afterAll(() => dynamo?.stop());
-
-commerceSuite(
-  "DynamoDB (dynalite)",
-  async () => {
-    dynamo = await startDynalite();
-    return createCommerceTables(dynamo.endpoint);
-  },
-  { flash: 1000 },
-);
+commerceSuite("DynamoDB (DynamoDB Local)", async () => createCommerceTables((await sharedDynamoDb()).url), {
+  flash: 1000,
+});

@@ -1,14 +1,16 @@
 /**
  * Carts, warehouse, payments and checkout, per api.yaml. One suite, run against each store: the
- * memory default (commerce.test.ts) and DynamoDB on dynalite (commerce-dynamodb.test.ts).
+ * memory default (commerce.test.ts) and DynamoDB on DynamoDB Local (commerce-dynamodb.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { demoProduct } from "../../src/domain/products.ts";
-import { eventually, get, post, put } from "../helpers/http.ts";
+import { eventually, get, metric, pooled, post, postRetrying, put } from "../helpers/http.ts";
 import { startTestShop, type TestShop } from "../helpers/shop.ts";
 
 const TOKEN = "test-admin-token-0123456789";
 const auth = { authorization: `Bearer ${TOKEN}` };
+/** Clients of a flash sale with a request in flight at any moment. */
+const FLASH_IN_FLIGHT = 50;
 
 export function commerceSuite(
   name: string,
@@ -155,13 +157,20 @@ export function commerceSuite(
       });
       const pid = await product(5);
       const id = await cart([[pid, 1]]);
-      expect((await post(`${url}/shopping-carts/${id}/checkout`, {})).status).toBe(200);
+      const done = await post(`${url}/shopping-carts/${id}/checkout`, {});
+      expect(done.status).toBe(200);
+      const orderId = (done.body as { order_id: number }).order_id;
       const again = await post(`${url}/shopping-carts/${id}/checkout`, {});
       expect(again.status).toBe(400);
-      expect(again.body).toMatchObject({ error: "CART_CHECKED_OUT" });
-      expect((await post(`${url}/shopping-carts/${id}/items`, { product_id: pid, quantity: 1 })).status).toBe(
-        400,
-      );
+      expect(again.body).toMatchObject({
+        error: "CART_CHECKED_OUT",
+        details: `order ${orderId}`,
+        data: { order_id: orderId },
+      });
+      // One code per condition: adding to a checked-out cart is refused as checkout refuses it.
+      const add = await post(`${url}/shopping-carts/${id}/items`, { product_id: pid, quantity: 1 });
+      expect(add.status).toBe(400);
+      expect(add.body).toMatchObject({ error: "CART_CHECKED_OUT" });
       expect((await post(`${url}/shopping-carts/999999/checkout`, {})).status).toBe(404);
     });
 
@@ -178,10 +187,13 @@ export function commerceSuite(
       expect(r.status).toBe(400);
       expect(r.body).toMatchObject({
         error: "INSUFFICIENT_STOCK",
-        details: [
-          { product_id: scarce, requested: 3, available: 1 },
-          { product_id: none, requested: 1, available: 0 },
-        ],
+        details: `product ${scarce}: requested 3, available 1; product ${none}: requested 1, available 0`,
+        data: {
+          lines: [
+            { product_id: scarce, requested: 3, available: 1 },
+            { product_id: none, requested: 1, available: 0 },
+          ],
+        },
       });
       expect(await stock(plenty)).toMatchObject({ available: 10, reserved: 0 });
       expect(await stock(scarce)).toMatchObject({ available: 1, reserved: 0 });
@@ -308,50 +320,63 @@ export function commerceSuite(
       expect(Object.fromEntries(items.map((l) => [l.product_id, l.quantity]))).toEqual({ [a]: qa, [b]: qb });
     });
 
-    test(`flash sale: stock 100, ${scale.flash} concurrent reservations → exactly 100 succeed`, async () => {
+    /** Store calls that timed out in the shop so far: each may be a write that landed unseen. */
+    const storeTimeouts = () =>
+      metric(url, "dependency_errors_total", 'dependency="commerce-db",kind="timeout"');
+
+    // The flash sales race FLASH_IN_FLIGHT clients at a time, each retrying a 503 after its Retry-After as a
+    // real client would: all at once they would only measure how the machine queues 1000 requests (on a
+    // loaded 2-core machine, past the store's timeout), not whether the stock holds.
+    test(`flash sale: stock 100, ${scale.flash} reservations racing ${FLASH_IN_FLIGHT} at a time → exactly 100 succeed`, async () => {
       const pid = await product(100);
-      const results = await Promise.all(
-        Array.from({ length: scale.flash }, () =>
-          post(`${url}/warehouse/reserve`, { product_id: pid, quantity: 1 }),
+      const timeoutsBefore = await storeTimeouts();
+      const results = await pooled(scale.flash, FLASH_IN_FLIGHT, () =>
+        postRetrying(`${url}/warehouse/reserve`, { product_id: pid, quantity: 1 }),
+      );
+      const ok = results.filter((r) => r.status === 204).length;
+      const short = results.filter(
+        (r) => r.status === 400 && (r.body as { error: string }).error === "INSUFFICIENT_STOCK",
+      ).length;
+      expect(ok + short).toBe(scale.flash);
+      // No oversell, none lost: the units reserved are exactly the stock.
+      expect(await stock(pid)).toMatchObject({ available: 0, reserved: 100, shipped: 0 });
+      // A reserve carries no idempotency key: a timed-out one that landed anyway took a unit no 204 reports
+      // (the client's retry then reserved another or was told short). So exactly 100 unless the store timed
+      // out, and never more than 100.
+      const unknown = (await storeTimeouts()) - timeoutsBefore;
+      expect(ok).toBeLessThanOrEqual(100);
+      expect(ok).toBeGreaterThanOrEqual(100 - unknown);
+      if (unknown > 0) console.log(`flash reservations: ${unknown} store timeouts, ${ok} × 204`);
+    }, 60_000);
+
+    test(`flash sale: stock 100, ${scale.flash} checkouts racing ${FLASH_IN_FLIGHT} at a time → exactly 100 orders, all shipped`, async () => {
+      const pid = await product(100);
+      const carts = await pooled(scale.flash, FLASH_IN_FLIGHT, () => cart([[pid, 1]]));
+      // The same Idempotency-Key on every retry, as a real client resends one checkout.
+      const results = await pooled(carts.length, FLASH_IN_FLIGHT, (i) =>
+        postRetrying(
+          `${url}/shopping-carts/${carts[i]}/checkout`,
+          {},
+          { "Idempotency-Key": `flash-${carts[i]}` },
         ),
       );
-      expect(results.filter((r) => r.status === 204).length).toBe(100);
-      expect(results.filter((r) => r.status === 400).length).toBe(scale.flash - 100);
-      const s = await stock(pid);
-      expect(s.available + s.reserved + s.shipped).toBe(100);
-      expect(s.reserved).toBe(100);
-    });
-
-    test(`flash sale: stock 100, ${scale.flash} concurrent checkouts → exactly 100 orders, all shipped`, async () => {
-      const pid = await product(100);
-      const carts: number[] = [];
-      for (let i = 0; i < scale.flash; i += 100) {
-        carts.push(
-          ...(await Promise.all(
-            Array.from({ length: Math.min(100, scale.flash - i) }, () => cart([[pid, 1]])),
-          )),
-        );
-      }
-      const results = await Promise.all(carts.map((id) => post(`${url}/shopping-carts/${id}/checkout`, {})));
       const ok = results.filter((r) => r.status === 200);
+      const failed = results.filter((r) => r.status !== 200);
       expect(ok.length).toBe(100);
-      expect(
-        results
-          .filter((r) => r.status === 400)
-          .every((r) => (r.body as { error: string }).error === "INSUFFICIENT_STOCK"),
-      ).toBe(true);
-      expect(results.filter((r) => r.status === 400).length).toBe(scale.flash - 100);
+      expect(failed.map((r) => (r.body as { error: string }).error)).toEqual(
+        failed.map(() => "INSUFFICIENT_STOCK"),
+      );
       await eventually(
         async () => ((await stock(pid)).shipped === 100 ? true : undefined),
         30_000,
         "100 shipped",
       );
-      const s = await stock(pid);
-      expect(s).toMatchObject({ available: 0, reserved: 0, shipped: 100 });
-      const orders = await Promise.all(
-        ok.map((r) => get(`${url}/orders/${(r.body as { order_id: number }).order_id}`)),
+      expect(await stock(pid)).toMatchObject({ available: 0, reserved: 0, shipped: 100 });
+      const orderIds = ok.map((r) => (r.body as { order_id: number }).order_id);
+      const orders = await pooled(orderIds.length, FLASH_IN_FLIGHT, (i) =>
+        get(`${url}/orders/${orderIds[i]}`),
       );
-      expect(orders.every((o) => (o.body as { status: string }).status === "completed")).toBe(true);
-    }, 60_000);
+      expect(orders.map((o) => (o.body as { status: string }).status)).toEqual(orders.map(() => "completed"));
+    }, 90_000);
   });
 }

@@ -25,7 +25,11 @@ describe("HTTP core", () => {
     const wrong = await fetch(`${shop.url}/products/1`, { method: "DELETE" });
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get("allow")).toBe("GET");
-    expect(await wrong.json()).toMatchObject({ error: "METHOD_NOT_ALLOWED" });
+    expect(await wrong.json()).toMatchObject({
+      error: "METHOD_NOT_ALLOWED",
+      details: "allowed: GET",
+      data: { allowed: ["GET"] },
+    });
   });
 
   test("X-Request-Id is echoed when valid, generated otherwise, and in the request's log line", async () => {

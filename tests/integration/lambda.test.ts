@@ -1,7 +1,7 @@
 /**
  * The processor as a Lambda custom runtime, as a child process (`bun src/main.ts lambda`) against the
  * Runtime API emulator, on the production components: the api publishes through SNS to SQS (fauxqs, with a
- * redrive policy), orders and charges live in DynamoDB (dynalite), and a miniature event source mapping
+ * redrive policy), orders and charges live in DynamoDB (DynamoDB Local, the shared child JVM), and a miniature event source mapping
  * receives batches from the queue, invokes, and deletes what the reply says succeeded.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -9,19 +9,13 @@ import { PurgeQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Subprocess } from "bun";
 import { DynamoChargeLedger } from "../../src/adapters/dynamodb/idempotency.ts";
-import {
-  createCommerceTables,
-  type Dynalite,
-  type Queues,
-  startDynalite,
-  startQueues,
-} from "../helpers/aws.ts";
-import { dynamoClient } from "../helpers/deps.ts";
+import { createCommerceTables, type Queues, startQueues } from "../helpers/aws.ts";
+import { dynamoClient, sharedDynamoDb } from "../helpers/deps.ts";
 import { eventually, get, post } from "../helpers/http.ts";
 import { failedIds, pollOnce, type Reply, RuntimeEmulator, snsEvent, sqsEvent } from "../helpers/lambda.ts";
 import { MAIN, startTestShop, type TestShop } from "../helpers/shop.ts";
 
-let dynamo: Dynalite;
+let dynamo: { url: string };
 let queues: Queues;
 let env: Record<string, string>;
 let api: TestShop;
@@ -31,13 +25,13 @@ let ledger: DynamoChargeLedger;
 const VISIBILITY_S = 2;
 
 beforeAll(async () => {
-  dynamo = await startDynalite();
+  dynamo = await sharedDynamoDb();
   queues = await startQueues({ maxReceiveCount: 3, visibilityS: VISIBILITY_S });
-  env = { ...(await createCommerceTables(dynamo.endpoint)), ...queues.env, QUEUE_VISIBILITY_TIMEOUT_S: "2" };
+  env = { ...(await createCommerceTables(dynamo.url)), ...queues.env, QUEUE_VISIBILITY_TIMEOUT_S: "2" };
   api = await startTestShop(["api"], env);
   sqs = sqsClient(queues);
   ledger = new DynamoChargeLedger(
-    DynamoDBDocumentClient.from(dynamoClient(dynamo.endpoint)),
+    DynamoDBDocumentClient.from(dynamoClient(dynamo.url)),
     env.IDEMPOTENCY_TABLE ?? "",
   );
 });
@@ -46,7 +40,6 @@ afterAll(async () => {
   await api.stop();
   sqs.destroy();
   await queues.stop();
-  await dynamo.stop();
 });
 
 function sqsClient(q: Queues): SQSClient {

@@ -47,12 +47,24 @@ describe("command line", () => {
           return [role, modules.split(", ")];
         }),
     );
-    expect(Object.keys(roles)).toEqual(["api", "processor", "bidder", "broadcaster", "archiver", "all"]);
+    expect(Object.keys(roles)).toEqual([
+      "api",
+      "processor",
+      "bidder",
+      "broadcaster",
+      "archiver",
+      "all",
+      "processor@lambda",
+    ]);
     expect(roles.api).toContain("productsApi");
     const union = new Set(
       ["api", "processor", "bidder", "broadcaster", "archiver"].flatMap((x) => roles[x] ?? []),
     );
     expect(new Set(roles.all)).toEqual(union);
+    // On Lambda the Runtime API loop replaces the poller and the HTTP server; the worker is the same.
+    expect(roles["processor@lambda"]).toContain("orderWorker");
+    expect(roles["processor@lambda"]).not.toContain("orderProcessor");
+    expect(roles["processor@lambda"]).not.toContain("server");
   });
 
   test("--version names version, revision and runtime; --help shows usage", async () => {

@@ -1,36 +1,30 @@
 /**
  * The pipeline on its production components: api → SNS → SQS (raw delivery, redrive to a DLQ) →
- * processor, orders and charges in DynamoDB. fauxqs and dynalite run in this process; the processor
- * under test runs as a child process so it can be killed for real.
+ * processor, orders and charges in DynamoDB. fauxqs runs in this process, DynamoDB Local is the shared
+ * child JVM; the processor under test runs as a child process so it can be killed for real.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
-import {
-  createCommerceTables,
-  type Dynalite,
-  type Queues,
-  startDynalite,
-  startQueues,
-} from "../helpers/aws.ts";
+import { ScanCommand } from "@aws-sdk/client-dynamodb";
+import { createCommerceTables, type Queues, startQueues } from "../helpers/aws.ts";
+import { dynamoClient, sharedDynamoDb } from "../helpers/deps.ts";
 import { eventually, get, metric, post } from "../helpers/http.ts";
 import { type Spawned, spawnShop, startTestShop, type TestShop } from "../helpers/shop.ts";
 
-let dynamo: Dynalite;
+let dynamo: { url: string };
 let queues: Queues;
 let env: Record<string, string>;
 let api: TestShop;
 
 beforeAll(async () => {
-  dynamo = await startDynalite();
+  dynamo = await sharedDynamoDb();
   queues = await startQueues({ maxReceiveCount: 3, visibilityS: 2 });
-  env = { ...(await createCommerceTables(dynamo.endpoint)), ...queues.env, QUEUE_VISIBILITY_TIMEOUT_S: "2" };
+  env = { ...(await createCommerceTables(dynamo.url)), ...queues.env, QUEUE_VISIBILITY_TIMEOUT_S: "2" };
   api = await startTestShop(["api"], env);
 });
 
 afterAll(async () => {
   await api.stop();
   await queues.stop();
-  await dynamo.stop();
 });
 
 const order = (id: string) => ({
@@ -64,11 +58,7 @@ async function statuses(ids: string[]): Promise<Record<string, number>> {
 
 /** Charges recorded by the gateway for orders whose id starts with `prefix`, by order id. */
 async function charges(prefix: string): Promise<Map<string, string>> {
-  const db = new DynamoDBClient({
-    endpoint: dynamo.endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
+  const db = dynamoClient(dynamo.url);
   const out = new Map<string, string>();
   let start: Record<string, never> | undefined;
   do {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { MemoryChargeLedger } from "../../src/adapters/memory/charges.ts";
 import { MemoryOrderStore } from "../../src/adapters/memory/orders.ts";
 import type { Order } from "../../src/domain/orders.ts";
-import { ApiError } from "../../src/http/errors.ts";
+import { DomainError } from "../../src/domain/outcomes.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { OrderService } from "../../src/services/orders.ts";
 import { Semaphore } from "../../src/util/semaphore.ts";
@@ -172,33 +172,33 @@ describe("accept path failure points (service level)", () => {
       }
     })();
     const published: string[] = [];
-    const service = new OrderService(deps(store), () => ({
+    const service = new OrderService(deps(store), {
       publisher: {
         publish: async (b) => {
           published.push(b);
           return "m";
         },
       },
-    }));
+    });
     const err = await service.acceptAsync(input).catch((e) => e);
-    expect(err).toBeInstanceOf(ApiError);
-    expect((err as ApiError).status).toBe(503);
+    expect(err).toBeInstanceOf(DomainError);
+    expect((err as DomainError).code).toBe("DEPENDENCY_UNAVAILABLE");
     expect(published).toEqual([]);
   });
 
   test("publishing fails: 503 and the order is removed; the retry stores and publishes it", async () => {
     const store = new MemoryOrderStore();
     let fail = true;
-    const service = new OrderService(deps(store), () => ({
+    const service = new OrderService(deps(store), {
       publisher: {
         publish: async () => {
           if (fail) throw new Error("sns down");
           return "m1";
         },
       },
-    }));
+    });
     const err = await service.acceptAsync(input).catch((e) => e);
-    expect((err as ApiError).status).toBe(503);
+    expect((err as DomainError).code).toBe("DEPENDENCY_UNAVAILABLE");
     expect(await store.get("o1")).toBeUndefined();
     fail = false;
     expect(await service.acceptAsync(input)).toEqual({ order_id: "o1", status: "pending", message_id: "m1" });
@@ -208,14 +208,14 @@ describe("accept path failure points (service level)", () => {
   test("a pending order left unpublished by a crash is published by the client's retry", async () => {
     const store = new MemoryOrderStore();
     const published: string[] = [];
-    const service = new OrderService(deps(store), () => ({
+    const service = new OrderService(deps(store), {
       publisher: {
         publish: async (b) => {
           published.push(b);
           return "m2";
         },
       },
-    }));
+    });
     const stale = await service.newOrder(input, "async", "pending");
     await store.create({ ...stale, created_at: new Date(Date.now() - 60_000).toISOString() });
     const started = Date.now();

@@ -1,5 +1,5 @@
 /**
- * DynamoDB (dynalite) killed mid-run: requests fail 503 until the breaker opens, then fail at once
+ * DynamoDB (DynamoDB Local, a child JVM of this file's own) killed mid-run: requests fail 503 until the breaker opens, then fail at once
  * without touching the store; when DynamoDB is back a half-open probe closes the breaker and traffic
  * recovers with no restart. Also: 50 % injected errors with retries, success rate and latency printed.
  */
@@ -8,17 +8,18 @@ import { configuredTables } from "../../src/adapters/dynamodb/tables.ts";
 import { ensureTables } from "../../src/cli/migrate.ts";
 import { loadConfig } from "../../src/config.ts";
 import { demoProduct } from "../../src/domain/products.ts";
-import { type Child, dynamoClient, runId, startDynalite } from "../helpers/deps.ts";
+import { type Child, dynamoClient, runId, startDynamoDbLocal } from "../helpers/deps.ts";
 import { startTestShop, type TestShop } from "../helpers/shop.ts";
 
-let dynalite: Child;
+let dynamo: Child;
 let env: Record<string, string>;
 const shops: TestShop[] = [];
 
 async function migrate() {
-  const client = dynamoClient(dynalite.url);
-  await ensureTables(client, configuredTables(loadConfig(env)));
+  const client = dynamoClient(dynamo.url);
+  const [table] = await ensureTables(client, configuredTables(loadConfig(env)));
   client.destroy();
+  return table?.action;
 }
 
 async function start(extra: Record<string, string> = {}) {
@@ -45,14 +46,14 @@ const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 
 beforeAll(async () => {
-  dynalite = await startDynalite();
-  env = { AWS_ENDPOINT_URL_DYNAMODB: dynalite.url, PRODUCTS_TABLE: runId("products-down") };
-  await migrate();
+  dynamo = await startDynamoDbLocal();
+  env = { AWS_ENDPOINT_URL_DYNAMODB: dynamo.url, PRODUCTS_TABLE: runId("products-down") };
+  expect(await migrate()).toBe("created");
 });
 
 afterAll(async () => {
   await Promise.all(shops.map((s) => s.stop()));
-  await dynalite?.kill();
+  await dynamo?.kill();
 });
 
 describe("DynamoDB outage", () => {
@@ -61,7 +62,7 @@ describe("DynamoDB outage", () => {
     expect((await put(shop, 1)).status).toBe(204);
     expect((await fetch(`${shop.url}/products/1`)).status).toBe(200);
 
-    await dynalite.kill();
+    await dynamo.kill();
     let opened = false;
     for (let i = 0; i < 20 && !opened; i++) {
       const res = await fetch(`${shop.url}/products/1`);
@@ -98,8 +99,9 @@ describe("DynamoDB outage", () => {
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { message: string }).message).toContain("dynamodb");
 
-    await dynalite.restart();
-    await migrate(); // dynalite is in memory: it comes back empty, like a restored table
+    await dynamo.restart();
+    // DynamoDB Local runs in memory: it comes back empty on the same port, like a restored table.
+    expect(await migrate()).toBe("created");
     const deadline = Date.now() + 5000;
     let status = 0;
     while (Date.now() < deadline) {

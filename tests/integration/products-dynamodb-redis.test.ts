@@ -1,5 +1,5 @@
 /**
- * Products on DynamoDB (dynalite) with the Redis cache (the machine's Redis, a key prefix per run):
+ * Products on DynamoDB (DynamoDB Local, shared) with the Redis cache (the machine's Redis, a key prefix per run):
  * the Foundation contract unchanged, cache-aside behaviour, single flight, and no stale read under
  * interleaved writes across two api instances.
  */
@@ -9,12 +9,11 @@ import { configuredTables } from "../../src/adapters/dynamodb/tables.ts";
 import { ensureTables } from "../../src/cli/migrate.ts";
 import { loadConfig } from "../../src/config.ts";
 import { demoProduct } from "../../src/domain/products.ts";
-import { type Child, dynamoClient, runId, startDynalite, uniqueProductId } from "../helpers/deps.ts";
+import { dynamoClient, runId, sharedDynamoDb, uniqueProductId } from "../helpers/deps.ts";
 import { productContract } from "../helpers/product-contract.ts";
 import { spawnShop, startTestShop, type TestShop } from "../helpers/shop.ts";
 
 const prefix = `${runId("products")}:`;
-let dynalite: Child;
 let env: Record<string, string>;
 let a: TestShop;
 let b: TestShop;
@@ -22,14 +21,14 @@ let b: TestShop;
 const redis = createClient({ url: "redis://127.0.0.1:6379" });
 
 beforeAll(async () => {
-  dynalite = await startDynalite();
+  const { url } = await sharedDynamoDb();
   env = {
-    AWS_ENDPOINT_URL_DYNAMODB: dynalite.url,
+    AWS_ENDPOINT_URL_DYNAMODB: url,
     PRODUCTS_TABLE: runId("products"),
     REDIS_URL: "redis://127.0.0.1:6379",
     REDIS_KEY_PREFIX: prefix,
   };
-  const client = dynamoClient(dynalite.url);
+  const client = dynamoClient(url);
   await ensureTables(client, configuredTables(loadConfig(env)));
   client.destroy();
   await redis.connect();
@@ -41,7 +40,6 @@ afterAll(async () => {
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length > 0) await redis.del(keys);
   redis.destroy();
-  await dynalite?.kill();
 });
 
 const put = (shop: TestShop, product: ReturnType<typeof demoProduct>) =>

@@ -87,7 +87,7 @@ describe("Redis outage", () => {
     expect((await put(demoProduct(2))).status).toBe(204);
     await read(2);
     expect((await read(2)).cache).toBe("HIT");
-    redis.pause(); // the old entry survives in Redis
+    await redis.pause(); // the old entry survives in Redis
     try {
       // Timeouts open the breaker, so the write's delete is rejected without ever reaching Redis.
       for (let i = 0; i < 3; i++) expect((await read(2)).cache).toBe("BYPASS");

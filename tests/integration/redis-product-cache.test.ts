@@ -1,6 +1,6 @@
 /** The Redis product cache against the machine's Redis: leases, guarded fills, TTLs, invalidation. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createRedis, type RedisModule } from "../../src/adapters/redis/client.ts";
+import { createSharedRedis, type RedisModule } from "../../src/adapters/redis/client.ts";
 import { RedisProductCache } from "../../src/adapters/redis/product-cache.ts";
 import { loadConfig } from "../../src/config.ts";
 import { demoProduct } from "../../src/domain/products.ts";
@@ -16,7 +16,7 @@ let cache: RedisProductCache;
 beforeAll(async () => {
   const config = loadConfig({ REDIS_URL: "redis://127.0.0.1:6379", REDIS_KEY_PREFIX: prefix });
   const logger = createLogger("silent");
-  redis = createRedis(
+  redis = createSharedRedis(
     { ...config, REDIS_URL: "redis://127.0.0.1:6379" },
     createResilience(undefined, createMetrics().registry, logger),
     logger,

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import { createDynamoDb } from "../../src/adapters/dynamodb/client.ts";
 import { DynamoInventoryStore } from "../../src/adapters/dynamodb/inventory.ts";
 import { seed } from "../../src/cli/seed.ts";
@@ -7,15 +7,13 @@ import { createLogger } from "../../src/observability/log.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { createResilience } from "../../src/resilience/index.ts";
 import { demoPriceCents } from "../../src/services/seed-stock.ts";
-import { createCommerceTables, type Dynalite, startDynalite } from "../helpers/aws.ts";
+import { createCommerceTables } from "../helpers/aws.ts";
+import { sharedDynamoDb } from "../helpers/deps.ts";
 
-let dynalite: Dynalite;
 let env: Record<string, string>;
 beforeAll(async () => {
-  dynalite = await startDynalite();
-  env = { ...(await createCommerceTables(dynalite.endpoint)), LOG_LEVEL: "silent" };
+  env = { ...(await createCommerceTables((await sharedDynamoDb()).url)), LOG_LEVEL: "silent" };
 });
-afterAll(() => dynalite.stop());
 
 test("shop seed --stock N --products P stocks products 1..P with N units at their demo price", async () => {
   let out = "";

@@ -1,14 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { MemoryAuctionBook, MemoryBidArchive, MemoryBidStream } from "../../src/adapters/memory/auctions.ts";
-import {
-  compareEventIds,
-  decideBid,
-  fromCents,
-  type ItemState,
-  MAX_CENTS,
-  minNextBid,
-  toCents,
-} from "../../src/domain/auctions.ts";
+import { compareEventIds, decideBid, type ItemState, minNextBid } from "../../src/domain/auctions.ts";
+import { fromCents, MAX_AMOUNT, toCents } from "../../src/domain/money.ts";
 
 const item = (over: Partial<ItemState> = {}): ItemState => ({
   item_id: "i",
@@ -38,7 +31,7 @@ describe("toCents", () => {
     expect(JSON.stringify(fromCents(10057))).toBe("100.57");
     expect(toCents(0.01)).toBe(1);
     expect(toCents(999_999_999_999.99)).toBe(99_999_999_999_999);
-    expect(toCents(1e12)).toBe(MAX_CENTS);
+    expect(toCents(1e12)).toBe(MAX_AMOUNT * 100);
   });
 
   test("more than two decimals, non-finite and out-of-range amounts are rejected", () => {

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { MemoryQueue } from "../../src/adapters/memory/queue.ts";
 import { checkoutIsStale } from "../../src/domain/carts.ts";
 import { fromCents, toCents } from "../../src/domain/money.ts";
-import { parseOrderMessage } from "../../src/domain/orders.ts";
+import { OrderItemSchema, parseOrderMessage } from "../../src/domain/orders.ts";
 import { APPROVING_CARDS, DECLINING_CARDS, declineReason, luhnValid } from "../../src/domain/payments.ts";
 import { retryDelayS } from "../../src/services/processor.ts";
 import { Semaphore } from "../../src/util/semaphore.ts";
@@ -20,12 +20,18 @@ describe("money", () => {
     expect(fromCents(cents)).toBe(amount);
   });
 
-  test.each([19.999, 0.001, -1, 1_000_000.01, Number.NaN, Number.POSITIVE_INFINITY])(
-    "refuses %p",
-    (amount) => {
-      expect(toCents(amount)).toBeUndefined();
-    },
-  );
+  test.each([19.999, 0.001, Number.NaN, Number.POSITIVE_INFINITY])("refuses %p", (amount) => {
+    expect(toCents(amount)).toBeUndefined();
+  });
+
+  // The bounds are the field's: a unit price is 0..MAX_PRICE, whatever toCents could represent.
+  test.each([-1, 1_000_000.01, 19.999])("refuses %p as a unit price", (price) => {
+    expect(OrderItemSchema.safeParse({ product_id: 1, quantity: 1, price }).success).toBe(false);
+  });
+
+  test.each([0, 19.99, 1_000_000])("accepts %p as a unit price", (price) => {
+    expect(OrderItemSchema.safeParse({ product_id: 1, quantity: 1, price }).success).toBe(true);
+  });
 });
 
 describe("payment rules", () => {

@@ -1,9 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import {
+  type DepsMap,
   GraphError,
+  type Init,
+  type Inits,
   ModuleError,
   ModuleManager,
-  type ModuleTable,
   resolveOrder,
 } from "../../src/modules/graph.ts";
 
@@ -13,6 +15,24 @@ interface M {
   c: string;
   role: undefined;
 }
+
+/** Deps and init side by side, as a test reads best; the manager takes them as the map and the inits. */
+type ModuleTable<M> = { [K in keyof M & string]: { deps: readonly (keyof M & string)[]; init?: Init<M, K> } };
+
+const depsOf = <M>(t: ModuleTable<M>): DepsMap<keyof M & string> =>
+  Object.fromEntries(Object.entries(t).map(([k, d]) => [k, (d as { deps: string[] }).deps])) as never;
+
+const manager = <M>(
+  t: ModuleTable<M>,
+  roots: (keyof M & string)[],
+  onFailure: (m: string, e: unknown) => void,
+) =>
+  new ModuleManager<M>(
+    depsOf(t),
+    Object.fromEntries(Object.entries(t).map(([k, d]) => [k, (d as { init?: unknown }).init])) as Inits<M>,
+    roots,
+    onFailure,
+  );
 
 function table(events: string[], over: Partial<ModuleTable<M>> = {}): ModuleTable<M> {
   const mod = (name: string) => ({
@@ -35,25 +55,25 @@ function table(events: string[], over: Partial<ModuleTable<M>> = {}): ModuleTabl
 
 describe("resolveOrder", () => {
   test("dependencies come before their dependents, each once", () => {
-    expect(resolveOrder(table([]), ["role"])).toEqual(["a", "b", "c", "role"]);
-    expect(resolveOrder(table([]), ["b", "c"])).toEqual(["a", "b", "c"]);
+    expect(resolveOrder(depsOf(table([])), ["role"])).toEqual(["a", "b", "c", "role"]);
+    expect(resolveOrder(depsOf(table([])), ["b", "c"])).toEqual(["a", "b", "c"]);
   });
 
   test("a cycle is reported with its path", () => {
     const t = table([], { a: { deps: ["c"], init: () => ({ value: "a" }) } });
-    expect(() => resolveOrder(t, ["role"])).toThrow(/cycle: c -> a -> c|cycle: .*a.*c/);
+    expect(() => resolveOrder(depsOf(t), ["role"])).toThrow(/cycle: c -> a -> c|cycle: .*a.*c/);
   });
 
   test("an unknown module is reported with who needs it", () => {
     const t = table([], { b: { deps: ["zzz" as "a"], init: () => ({ value: "b" }) } });
-    expect(() => resolveOrder(t, ["role"])).toThrow(GraphError);
+    expect(() => resolveOrder(depsOf(t), ["role"])).toThrow(GraphError);
   });
 });
 
 describe("ModuleManager", () => {
   test("initialises once, starts in dependency order and stops in reverse", async () => {
     const events: string[] = [];
-    const m = new ModuleManager(table(events), ["role"], () => {});
+    const m = manager(table(events), ["role"], () => {});
     await m.init();
     expect(m.get("b")).toBe("b(a)");
     await m.start();
@@ -61,9 +81,26 @@ describe("ModuleManager", () => {
     expect(events).toEqual(["start a", "start b", "start c", "stop c", "stop b", "stop a"]);
   });
 
+  test("runs answers from the graph which modules this process runs", async () => {
+    let seen: Record<string, boolean> = {};
+    const t = table([], {
+      b: {
+        deps: ["a"],
+        init: ({ runs }) => {
+          seen = { a: runs("a"), c: runs("c"), role: runs("role") };
+          return { value: "b" };
+        },
+      },
+    });
+    await manager(t, ["b"], () => {}).init();
+    expect(seen).toEqual({ a: true, c: false, role: false });
+    await manager(t, ["role"], () => {}).init();
+    expect(seen).toEqual({ a: true, c: true, role: true });
+  });
+
   test("a module may only use what it declared", async () => {
     const t = table([], { b: { deps: [], init: ({ get }) => ({ value: get("a") }) } });
-    const m = new ModuleManager(t, ["a", "b"], () => {});
+    const m = manager(t, ["a", "b"], () => {});
     await expect(m.init()).rejects.toThrow(/uses "a" without declaring it/);
   });
 
@@ -80,7 +117,7 @@ describe("ModuleManager", () => {
         }),
       },
     });
-    const m = new ModuleManager(t, ["role"], () => {});
+    const m = manager(t, ["role"], () => {});
     await m.init();
     const err = await m.start().catch((e) => e);
     expect(err).toBeInstanceOf(ModuleError);
@@ -103,7 +140,7 @@ describe("ModuleManager", () => {
         }),
       },
     });
-    const m = new ModuleManager(t, ["role"], () => {});
+    const m = manager(t, ["role"], () => {});
     await m.init();
     await m.start();
     await m.stop((name) => failures.push(name));
@@ -123,9 +160,7 @@ describe("ModuleManager", () => {
         },
       },
     });
-    const m = new ModuleManager(t, ["role"], (name, err) =>
-      failed.push(`${name}: ${(err as Error).message}`),
-    );
+    const m = manager(t, ["role"], (name, err) => failed.push(`${name}: ${(err as Error).message}`));
     await m.init();
     report(new Error("consumer crashed"));
     expect(failed).toEqual(["c: consumer crashed"]);
@@ -145,7 +180,7 @@ describe("ModuleManager", () => {
       },
       c: { deps: [], init: () => ({ value: "c", ready: () => new Promise(() => {}) }) },
     });
-    const m = new ModuleManager(t, ["a", "b", "c"], () => {});
+    const m = manager(t, ["a", "b", "c"], () => {});
     await m.init();
     const r = await m.readiness(50);
     expect(r.failures).toEqual({ b: "connection refused", c: "no answer within 50 ms" });

@@ -7,7 +7,8 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { TaskCancelledError } from "cockatiel";
 import { ClientOfflineError, ErrorReply, WatchError } from "redis";
-import { isAwsEndpoint, isDynamoTransient } from "../../src/adapters/dynamodb/client.ts";
+import { isAwsTransient } from "../../src/adapters/aws.ts";
+import { isAwsEndpoint } from "../../src/adapters/dynamodb/client.ts";
 import { configuredTables, TABLES } from "../../src/adapters/dynamodb/tables.ts";
 import { isRedisTransient } from "../../src/adapters/redis/client.ts";
 import { parseArgs, UsageError } from "../../src/cli/args.ts";
@@ -18,7 +19,7 @@ import { Faults, InjectedFault, parseFaults } from "../../src/resilience/faults.
 const meta = { $metadata: {} };
 const withCode = (code: string) => Object.assign(new Error(code), { code });
 
-describe("isDynamoTransient", () => {
+describe("isAwsTransient (DynamoDB, SQS and SNS alike)", () => {
   test.each([
     ["throttling", new ProvisionedThroughputExceededException({ message: "slow down", ...meta })],
     ["a 500", new InternalServerError({ message: "boom", ...meta })],
@@ -28,8 +29,18 @@ describe("isDynamoTransient", () => {
     ["a reset wrapped by the SDK", Object.assign(new Error("x"), { cause: withCode("ECONNRESET") })],
     ["the policy's timeout", new TaskCancelledError()],
     ["an injected fault", new InjectedFault("dynamodb")],
+    ["an SDK-marked retryable error", Object.assign(new Error("x"), { name: "Odd", $retryable: {} })],
+    [
+      "SQS throttling (400)",
+      Object.assign(new Error("x"), {
+        name: "RequestThrottled",
+        $retryable: { throttling: true },
+        $metadata: { httpStatusCode: 400 },
+      }),
+    ],
+    ["a socket hang up", new Error("socket hang up")],
   ])("retries %s", (_name, err) => {
-    expect(isDynamoTransient(err)).toBe(true);
+    expect(isAwsTransient(err)).toBe(true);
   });
 
   test.each([
@@ -42,7 +53,7 @@ describe("isDynamoTransient", () => {
     ["a plain bug", new TypeError("undefined is not a function")],
     ["a non-error", "nope"],
   ])("never retries %s", (_name, err) => {
-    expect(isDynamoTransient(err)).toBe(false);
+    expect(isAwsTransient(err)).toBe(false);
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { ApiError } from "../../src/http/errors.ts";
+import { DomainError } from "../../src/domain/outcomes.ts";
+import { fromDomain } from "../../src/http/errors.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { FaultSyntaxError, Faults, InjectedFault, parseFaults } from "../../src/resilience/faults.ts";
@@ -88,13 +89,16 @@ describe("dependency policy", () => {
       calls++;
       throw new InjectedFault("dep");
     };
-    for (let i = 0; i < 2; i++) await expect(policy.execute(failing)).rejects.toBeInstanceOf(ApiError);
+    for (let i = 0; i < 2; i++) await expect(policy.execute(failing)).rejects.toBeInstanceOf(DomainError);
     expect(policy.state()).toBe("open");
     const before = calls;
     const err = await policy.execute(failing).catch((e) => e);
-    expect(err).toBeInstanceOf(ApiError);
-    expect((err as ApiError).status).toBe(503);
-    expect((err as ApiError).headers?.["Retry-After"]).toBe("1");
+    expect(err).toBeInstanceOf(DomainError);
+    expect((err as DomainError).code).toBe("DEPENDENCY_UNAVAILABLE");
+    expect((err as DomainError).retryAfterS).toBe(1);
+    // At the HTTP edge that is a 503 with Retry-After.
+    expect(fromDomain(err as DomainError).status).toBe(503);
+    expect(fromDomain(err as DomainError).headers?.["Retry-After"]).toBe("1");
     expect(calls).toBe(before);
     await Bun.sleep(120);
     expect(await policy.execute(async () => "back")).toBe("back");
@@ -109,7 +113,7 @@ describe("dependency policy", () => {
         policy.execute(async () => {
           throw new InjectedFault("dep");
         }),
-      ).rejects.toBeInstanceOf(ApiError);
+      ).rejects.toBeInstanceOf(DomainError);
     }
     // 4 consecutive failures, but 4 of 14 calls in the last second: a partial failure, not an outage.
     expect(policy.state()).toBe("closed");
@@ -132,9 +136,9 @@ describe("dependency policy", () => {
       return 1;
     };
     // The breaker wraps the retries: each execute is one failure to it, whatever the attempts inside.
-    await expect(policy.execute(call)).rejects.toBeInstanceOf(ApiError);
+    await expect(policy.execute(call)).rejects.toBeInstanceOf(DomainError);
     expect(policy.state()).toBe("closed");
-    await expect(policy.execute(call)).rejects.toBeInstanceOf(ApiError);
+    await expect(policy.execute(call)).rejects.toBeInstanceOf(DomainError);
     expect(calls).toBe(0);
     expect(policy.state()).toBe("open");
     faults.clear();

@@ -7,8 +7,8 @@ import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Config } from "../../config.ts";
 import type { Resilience } from "../../resilience/index.ts";
-import { type DependencyPolicy, isNetworkError, type PolicyOptions } from "../../resilience/policy.ts";
-import { awsClientConfig, awsEndpoint } from "../aws.ts";
+import type { DependencyPolicy, PolicyOptions } from "../../resilience/policy.ts";
+import { awsClientConfig, awsEndpoint, isAwsTransient } from "../aws.ts";
 import { configuredTables } from "./tables.ts";
 
 export interface DynamoDb {
@@ -19,35 +19,6 @@ export interface DynamoDb {
   policy: DependencyPolicy;
 }
 
-/** Error names DynamoDB and the SDK use for throttling, server-side and transport failures. */
-const TRANSIENT_NAMES = new Set([
-  "ProvisionedThroughputExceededException",
-  "ThrottlingException",
-  "RequestLimitExceeded",
-  "LimitExceededException",
-  "InternalServerError",
-  "ServiceUnavailable",
-  "RequestTimeout",
-  "RequestTimeoutException",
-  "TimeoutError",
-  "TransactionInProgressException",
-]);
-
-/**
- * Worth another attempt: throttling, 5xx, network. Never a failed condition, a validation error or a
- * missing table: those are answers, and retrying them would only hide a bug or a race the caller handles.
- */
-export function isDynamoTransient(err: unknown): boolean {
-  if (isNetworkError(err)) return true;
-  if (!(err instanceof Error)) return false;
-  if (TRANSIENT_NAMES.has(err.name)) return true;
-  const meta = (err as { $metadata?: { httpStatusCode?: number } }).$metadata;
-  const status = meta?.httpStatusCode;
-  if (status !== undefined) return status >= 500;
-  // Transport failures from the HTTP handler carry the socket error's code, sometimes one level down.
-  return isNetworkError((err as { cause?: unknown }).cause);
-}
-
 export const DYNAMODB_POLICY: PolicyOptions = {
   timeoutMs: 1000,
   maxAttempts: 3,
@@ -55,7 +26,23 @@ export const DYNAMODB_POLICY: PolicyOptions = {
   maxDelayMs: 250,
   breakAfter: 5,
   halfOpenAfterMs: 1000,
-  isTransient: isDynamoTransient,
+  isTransient: isAwsTransient,
+};
+
+/**
+ * The commerce stores' calls (orders, carts, inventory, idempotency, counters, charges): a timeout and a
+ * breaker but no retries here, since a retried non-keyed write could apply twice (and the shared client
+ * has SDK retries off, so throttling is not retried either). A timeout means "unknown": callers resolve it
+ * by an idempotent retry or a read.
+ */
+export const COMMERCE_DB_POLICY: PolicyOptions = {
+  timeoutMs: 3000,
+  maxAttempts: 1,
+  initialDelayMs: 0,
+  maxDelayMs: 0,
+  breakAfter: 10,
+  halfOpenAfterMs: 2000,
+  isTransient: isAwsTransient,
 };
 
 /** Real AWS hosts; anything else (a container name, localhost) is an emulator. */

@@ -9,7 +9,7 @@ import type {
   ClaimResult,
   IdempotencyRecord,
   IdempotencyStore,
-  StoredResponse,
+  StoredOutcome,
 } from "../../domain/idempotency.ts";
 import type { ChargeLedger, ChargeRecord } from "../../domain/payments.ts";
 import { isConditionFailed } from "./errors.ts";
@@ -61,7 +61,7 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     return record.response ? { kind: "done", record } : { kind: "running", record };
   }
 
-  async complete(key: string, response: StoredResponse, ttlMs: number): Promise<void> {
+  async complete(key: string, response: StoredOutcome, ttlMs: number): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,

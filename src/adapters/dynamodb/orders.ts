@@ -5,7 +5,13 @@ import {
   PutCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { Order, OrderStatus, OrderStore, OrderUpdate } from "../../domain/orders.ts";
+import {
+  allowedFrom,
+  type Order,
+  type OrderStatus,
+  type OrderStore,
+  type OrderUpdate,
+} from "../../domain/orders.ts";
 import { isConditionFailed } from "./errors.ts";
 
 /** ORDERS_TABLE, partition key order_id (S). Every status change is a conditional update. */
@@ -45,6 +51,8 @@ export class DynamoOrderStore implements OrderStore {
     from: readonly OrderStatus[],
     update: OrderUpdate,
   ): Promise<Order | undefined> {
+    const sources = allowedFrom(from, update.status);
+    if (sources.length === 0) return undefined;
     const names: Record<string, string> = { "#s": "status" };
     const values: Record<string, unknown> = { ":to": update.status, ":now": new Date().toISOString() };
     const sets = ["#s = :to", "updated_at = :now"];
@@ -56,7 +64,7 @@ export class DynamoOrderStore implements OrderStore {
       sets.push("transaction_id = :tx");
       values[":tx"] = update.transaction_id;
     }
-    from.forEach((s, i) => {
+    sources.forEach((s, i) => {
       values[`:f${i}`] = s;
     });
     try {
@@ -65,7 +73,7 @@ export class DynamoOrderStore implements OrderStore {
           TableName: this.table,
           Key: { order_id: orderId },
           UpdateExpression: `SET ${sets.join(", ")}`,
-          ConditionExpression: `#s IN (${from.map((_, i) => `:f${i}`).join(", ")})`,
+          ConditionExpression: `#s IN (${sources.map((_, i) => `:f${i}`).join(", ")})`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: "ALL_NEW",

@@ -4,7 +4,7 @@
  */
 import type { Config } from "../../config.ts";
 
-type TableVariable = Extract<keyof Config, `${string}_TABLE`>;
+export type TableVariable = Extract<keyof Config, `${string}_TABLE`>;
 
 export interface TableDef {
   /** The environment variable holding the table name. */

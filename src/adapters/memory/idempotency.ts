@@ -2,7 +2,7 @@ import type {
   ClaimResult,
   IdempotencyRecord,
   IdempotencyStore,
-  StoredResponse,
+  StoredOutcome,
 } from "../../domain/idempotency.ts";
 import { copy } from "../../util/copy.ts";
 
@@ -25,7 +25,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return { kind: "owner" };
   }
 
-  async complete(key: string, response: StoredResponse, ttlMs: number): Promise<void> {
+  async complete(key: string, response: StoredOutcome, ttlMs: number): Promise<void> {
     const r = this.records.get(key);
     if (!r) return;
     r.response = copy(response);

@@ -1,4 +1,5 @@
 import {
+  allowedFrom,
   isFinal,
   type Order,
   type OrderStatus,
@@ -28,7 +29,7 @@ export class MemoryOrderStore implements OrderStore {
     update: OrderUpdate,
   ): Promise<Order | undefined> {
     const o = this.orders.get(orderId);
-    if (!o || !from.includes(o.status)) return undefined;
+    if (!o || !allowedFrom(from, update.status).includes(o.status)) return undefined;
     o.status = update.status;
     if (update.failure_reason !== undefined) o.failure_reason = update.failure_reason;
     if (update.transaction_id !== undefined) o.transaction_id = update.transaction_id;
@@ -46,9 +47,5 @@ export class MemoryOrderStore implements OrderStore {
     if (o && o.request_hash === requestHash && o.message_id === undefined && !isFinal(o.status)) {
       this.orders.delete(orderId);
     }
-  }
-
-  size(): number {
-    return this.orders.size;
   }
 }

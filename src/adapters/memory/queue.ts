@@ -1,4 +1,15 @@
+import { Counter, type Registry } from "prom-client";
 import type { OrderPublisher, QueueConsumer, QueueMessage } from "../../domain/queue.ts";
+
+/** Counts what the in-process queue dead-letters; pass it as the queue's onDeadLetter. */
+export function deadLetterCounter(registry: Registry): () => void {
+  const counter = new Counter({
+    name: "queue_dead_letters_total",
+    help: "Messages the in-process queue moved to its dead-letter list after QUEUE_MAX_RECEIVES receives",
+    registers: [registry],
+  });
+  return () => counter.inc();
+}
 
 interface Stored {
   id: string;

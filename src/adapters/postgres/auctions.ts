@@ -4,7 +4,9 @@
  * current_bid only ever rises.
  */
 import pg from "pg";
+import type { Config } from "../../config.ts";
 import type { BidArchive, BidEvent, NewItem, StreamEvent } from "../../domain/auctions.ts";
+import { connectionConfig, type PasswordSource, passwordSource } from "./connection.ts";
 
 /** Applied in order, each once, recorded in schema_migrations. Never edit a shipped entry: add one. */
 const MIGRATIONS: { version: number; name: string; sql: string }[] = [
@@ -46,7 +48,23 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
 export interface PostgresSettings {
   url: string;
   schema: string;
-  poolSize: number;
+  /** Default 4: the archiver writes one batch at a time; the rest serve readiness and summaries. */
+  poolSize?: number;
+  /** Asked at every new connection (IAM tokens); without it the URL's password or PGPASSWORD. */
+  password?: PasswordSource;
+}
+
+/** The archive's settings from the process configuration (DATABASE_URL must be set). */
+export function postgresSettings(
+  config: Pick<Config, "DATABASE_URL" | "DATABASE_SCHEMA" | "DATABASE_AUTH" | "AWS_REGION">,
+): PostgresSettings {
+  const url = config.DATABASE_URL;
+  if (!url) throw new Error("DATABASE_URL is not set");
+  return {
+    url,
+    schema: config.DATABASE_SCHEMA,
+    password: passwordSource(config.DATABASE_AUTH, url, config.AWS_REGION),
+  };
 }
 
 export class PostgresBidArchive implements BidArchive {
@@ -55,14 +73,16 @@ export class PostgresBidArchive implements BidArchive {
 
   constructor(private readonly settings: PostgresSettings) {
     this.pool = new pg.Pool({
-      connectionString: settings.url,
-      max: settings.poolSize,
+      ...connectionConfig(settings.url, settings.password),
+      max: settings.poolSize ?? 4,
       // The schema name is validated by config (a lower-case identifier), so it needs no quoting here.
       options: `-c search_path=${settings.schema}`,
       connectionTimeoutMillis: 5000,
     });
-    // An idle client losing its connection must not crash the process; the next query reports it.
+    // A client losing its connection must not crash the process, idle or checked out (the pool only
+    // listens while it is idle); the failed query reports it, and the next checkout reconnects.
     this.pool.on("error", () => {});
+    this.pool.on("connect", (client) => client.on("error", () => {}));
   }
 
   async migrate(): Promise<void> {
@@ -73,7 +93,12 @@ export class PostgresBidArchive implements BidArchive {
       await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
         `shop.migrations.${this.settings.schema}`,
       ]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.settings.schema}`);
+      // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists, which the
+      // least-privilege role (see bootstrap.ts) does not have: create only what is missing.
+      const schema = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [
+        this.settings.schema,
+      ]);
+      if (schema.rowCount === 0) await client.query(`CREATE SCHEMA ${this.settings.schema}`);
       await client.query(
         `CREATE TABLE IF NOT EXISTS schema_migrations (
            version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,

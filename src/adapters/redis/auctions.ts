@@ -47,7 +47,7 @@ const ITEM_FIELDS = [
 
 /**
  * decideBid (domain/auctions.ts) in Lua, plus the append and the update, as one atomic step.
- * Amounts travel as decimal strings of cents; Lua numbers are doubles, exact far beyond MAX_CENTS,
+ * Amounts travel as decimal strings of cents; Lua numbers are doubles, exact far beyond MAX_AMOUNT in cents,
  * and the stored strings are reused rather than re-formatted (tostring(1e14) would give "1e+14").
  * KEYS: item, stream. ARGV: item_id, user_id, amount, bid_id, now_ms.
  */

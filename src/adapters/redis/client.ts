@@ -1,16 +1,14 @@
 /**
- * The process's Redis connection (node-redis), shared by every Redis user. It never blocks startup and
- * reconnects on its own after an outage; commands fail at once while it is down (no offline queue), so
- * callers can fall back instead of waiting.
+ * The process's shared Redis connection (the product cache's). It never blocks startup and reconnects
+ * on its own after an outage; commands fail at once while it is down (no offline queue), so callers can
+ * fall back instead of waiting.
  */
 import {
   ClientClosedError,
   ClientOfflineError,
   ConnectionTimeoutError,
-  createClient,
   ErrorReply,
   ReconnectStrategyError,
-  type RedisClientType,
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
   TimeoutError,
@@ -20,9 +18,10 @@ import type { Logger } from "../../observability/log.ts";
 import type { Resilience } from "../../resilience/index.ts";
 import { type DependencyPolicy, isNetworkError, type PolicyOptions } from "../../resilience/policy.ts";
 import { sleep } from "../../util/time.ts";
+import { createRedisClient, type Redis } from "./connections.ts";
 
 export interface RedisConnection {
-  client: RedisClientType;
+  client: Redis;
   /** REDIS_KEY_PREFIX followed by `key`. */
   key(key: string): string;
   /** Every call goes through it; short timeout, no retry: callers have a fallback. */
@@ -67,31 +66,16 @@ export interface RedisModule {
   ready(): Promise<{ status: "up" } | { status: "down"; error: string }>;
 }
 
-export function createRedis(
+export function createSharedRedis(
   config: Config & { REDIS_URL: string },
   resilience: Resilience,
   logger: Logger,
 ): RedisModule {
-  const client: RedisClientType = createClient({
-    url: config.REDIS_URL,
-    password: config.REDIS_PASSWORD,
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: 1000,
-      // Backs off to 2 s between attempts, with jitter so a fleet does not reconnect in lockstep.
-      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000) * (0.5 + Math.random() / 2),
-    },
-  });
-  let up = false;
-  client.on("ready", () => {
-    up = true;
-    logger.info("redis connected");
-  });
-  client.on("error", (err: unknown) => {
-    // node-redis emits an error per failed reconnect attempt: log the transition, not every attempt.
-    if (up) logger.warn("redis connection lost", { error: err instanceof Error ? err.message : String(err) });
-    up = false;
-  });
+  const client = createRedisClient(
+    { url: config.REDIS_URL, password: config.REDIS_PASSWORD, failFast: true },
+    logger,
+    "shared",
+  );
   const prefix = config.REDIS_KEY_PREFIX;
   return {
     value: { client, key: (k) => prefix + k, policy: resilience.policy("redis", REDIS_POLICY) },

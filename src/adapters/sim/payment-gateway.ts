@@ -6,8 +6,19 @@ import {
   declineReason,
   type PaymentGateway,
 } from "../../domain/payments.ts";
-import type { DependencyPolicy } from "../../resilience/policy.ts";
+import { type DependencyPolicy, isNetworkError, type PolicyOptions } from "../../resilience/policy.ts";
 import { abortableSleep } from "../../util/time.ts";
+
+/** The "payment" policy: each attempt may take the simulated latency plus slack; faults are retried. */
+export const paymentPolicy = (latencyMs: number): PolicyOptions => ({
+  timeoutMs: latencyMs + 2000,
+  maxAttempts: 3,
+  initialDelayMs: 50,
+  maxDelayMs: 1000,
+  breakAfter: 5,
+  halfOpenAfterMs: 5000,
+  isTransient: isNetworkError,
+});
 
 export interface GatewayMetrics {
   charges: Counter<"outcome">;

@@ -1,5 +1,12 @@
-import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import type { Config } from "../../config.ts";
 import type { OrderPublisher } from "../../domain/queue.ts";
+import { awsClientConfig } from "../aws.ts";
+
+/** The topic `topicArn` (SNS_TOPIC_ARN), with a client from the SDK's standard variables. */
+export function createSnsPublisher(config: Config, topicArn: string): SnsPublisher {
+  return new SnsPublisher(new SNSClient(awsClientConfig(config, "SNS")), topicArn);
+}
 
 /** SNS_TOPIC_ARN; the topic delivers to the processor's queue with raw message delivery. */
 export class SnsPublisher implements OrderPublisher {

@@ -3,9 +3,16 @@ import {
   DeleteMessageCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
-  type SQSClient,
+  SQSClient,
 } from "@aws-sdk/client-sqs";
+import type { Config } from "../../config.ts";
 import type { OrderPublisher, QueueConsumer, QueueMessage } from "../../domain/queue.ts";
+import { awsClientConfig } from "../aws.ts";
+
+/** The queue at `queueUrl` (SQS_QUEUE_URL), with a client from the SDK's standard variables. */
+export function createSqsQueue(config: Config, queueUrl: string): SqsQueue {
+  return new SqsQueue(new SQSClient(awsClientConfig(config, "SQS")), queueUrl);
+}
 
 /** SQS_QUEUE_URL. The dead-letter queue is the queue's own redrive policy (Terraform / the test harness). */
 export class SqsQueue implements QueueConsumer, OrderPublisher {

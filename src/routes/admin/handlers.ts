@@ -1,6 +1,6 @@
+import { invalidInput } from "../../domain/outcomes.ts";
 import { adminAuth } from "../../http/admin-auth.ts";
 import type { HttpCore } from "../../http/app.ts";
-import { invalidInput } from "../../http/errors.ts";
 import { FaultSyntaxError, type Faults, parseFaults } from "../../resilience/faults.ts";
 import { deleteFaults, getFaults, putFaults } from "./routes.ts";
 

@@ -1,41 +1,19 @@
-import type { CartStore } from "../../domain/carts.ts";
-import type { IdAllocator } from "../../domain/counters.ts";
-import type { IdempotencyStore } from "../../domain/idempotency.ts";
 import { fromCents } from "../../domain/money.ts";
-import type { ProductStore } from "../../domain/products.ts";
 import type { HttpCore } from "../../http/app.ts";
-import { invalidInput, notFound } from "../../http/errors.ts";
+import type { CartService } from "../../services/carts.ts";
 import type { CheckoutService } from "../../services/checkout.ts";
-import { idempotent } from "../../services/idempotency.ts";
 import { addItem, checkoutCart, createCart, getCart } from "./routes.ts";
 
-export interface CartRouteDeps {
-  carts: CartStore;
-  ids: IdAllocator;
-  products: ProductStore;
-  checkout: CheckoutService;
-  idempotency: IdempotencyStore;
-}
+export function registerCartRoutes(
+  { handle }: HttpCore,
+  { carts, checkout }: { carts: CartService; checkout: CheckoutService },
+): void {
+  handle(createCart, async (c, { body }) =>
+    c.json({ shopping_cart_id: await carts.create(body.customer_id) }, 201),
+  );
 
-export function registerCartRoutes({ handle }: HttpCore, deps: CartRouteDeps): void {
-  const { carts, checkout } = deps;
-
-  handle(createCart, async (c, { body: { customer_id } }) => {
-    const id = await deps.ids.next("carts");
-    await carts.create({
-      shopping_cart_id: id,
-      customer_id,
-      items: {},
-      status: "open",
-      created_at: new Date().toISOString(),
-    });
-    return c.json({ shopping_cart_id: id }, 201);
-  });
-
-  handle(getCart, async (c, { params: { shoppingCartId } }) => {
-    const cart = await carts.get(shoppingCartId);
-    if (!cart) throw notFound(`shopping cart ${shoppingCartId} not found`);
-    const lines = await checkout.lines(cart.items);
+  handle(getCart, async (c, { params }) => {
+    const { cart, lines } = await carts.get(params.shoppingCartId);
     return c.json(
       {
         shopping_cart_id: cart.shopping_cart_id,
@@ -45,31 +23,22 @@ export function registerCartRoutes({ handle }: HttpCore, deps: CartRouteDeps): v
         items: lines.map((l) => ({
           product_id: l.product_id,
           quantity: l.quantity,
-          ...(l.price_cents === undefined ? {} : { unit_price: fromCents(l.price_cents) }),
+          unit_price: fromCents(l.price_cents),
         })),
       },
       200,
     );
   });
 
-  handle(addItem, async (c, { params: { shoppingCartId }, body: { product_id, quantity } }) => {
-    if (!(await deps.products.get(product_id))) throw notFound(`product ${product_id} not found`);
-    const result = await carts.addItem(shoppingCartId, product_id, quantity);
-    if (result === "not_found") throw notFound(`shopping cart ${shoppingCartId} not found`);
-    if (result === "not_open") throw invalidInput(`shopping cart ${shoppingCartId} is already checked out`);
-    if (result === "too_many") throw invalidInput("quantity in cart would exceed 2147483647", "quantity");
+  handle(addItem, async (c, { params, body }) => {
+    await carts.addItem(params.shoppingCartId, body.product_id, body.quantity);
     return c.body(null, 204);
   });
 
-  handle(checkoutCart, async (c, { params: { shoppingCartId }, headers, body }) => {
-    const card = body?.credit_card_number;
-    const response = await idempotent(
-      deps.idempotency,
-      `checkout:${shoppingCartId}`,
-      headers["idempotency-key"],
-      { card },
-      async () => ({ status: 200, body: await checkout.checkout(shoppingCartId, card) }),
-    );
-    return c.json(response.body as { order_id: number }, response.status as 200);
-  });
+  handle(checkoutCart, async (c, { params, headers, body }) =>
+    c.json(
+      await checkout.checkout(params.shoppingCartId, body?.credit_card_number, headers["idempotency-key"]),
+      200,
+    ),
+  );
 }

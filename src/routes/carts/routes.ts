@@ -1,20 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { int32, int32PathParam } from "../../domain/ids.ts";
+import { CardNumberSchema } from "../../domain/payments.ts";
 import { errorResponses } from "../../http/errors.ts";
+import { idempotencyHeader } from "../headers.ts";
 
 const params = z.object({ shoppingCartId: int32PathParam("shoppingCartId") });
-export const idempotencyHeader = z.object({
-  // Lower case: headers arrive lower-cased, and the OpenAPI parameter must carry the schema key's name.
-  "idempotency-key": z
-    .string()
-    .min(1)
-    .max(255)
-    .optional()
-    .openapi({
-      param: { name: "idempotency-key", in: "header" },
-      description: "Same key and body: the first answer replayed; same key, other body: 409",
-    }),
-});
 
 export const createCart = createRoute({
   method: "post",
@@ -101,12 +91,7 @@ export const checkoutCart = createRoute({
       description: "Optional beyond the contract: the card the pipeline charges (none: the account on file)",
       content: {
         "application/json": {
-          schema: z.object({
-            credit_card_number: z
-              .string()
-              .regex(/^[0-9]{13,19}$/)
-              .optional(),
-          }),
+          schema: z.object({ credit_card_number: CardNumberSchema.optional() }),
         },
       },
     },

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ITEM_ID, moneySchema } from "../../domain/auctions.ts";
+import { bidMoney, ITEM_ID } from "../../domain/auctions.ts";
 import { errorResponses } from "../../http/errors.ts";
 
 const itemId = z
@@ -27,8 +27,8 @@ const NewItemSchema = z
     item_id: itemId.optional().openapi({ description: "Generated when absent" }),
     name: z.string().min(1).max(200),
     description: z.string().max(5000).optional(),
-    start_price: moneySchema(100),
-    min_increment: moneySchema(0.01).optional().openapi({ description: "Default 0.01" }),
+    start_price: bidMoney(100),
+    min_increment: bidMoney(0.01).optional().openapi({ description: "Default 0.01" }),
     ends_at: z.iso
       .datetime({ offset: true })
       .refine((s) => Date.parse(s) > Date.now(), "must be in the future")
@@ -39,7 +39,7 @@ const NewItemSchema = z
 const BidSchema = z
   .object({
     user_id: z.string().min(1).max(128).openapi({ example: "user-17" }),
-    amount: moneySchema(100.57),
+    amount: bidMoney(100.57),
   })
   .openapi("Bid");
 

@@ -1,29 +1,22 @@
 import type { Broadcaster } from "../../auctions/broadcaster.ts";
-import { type AuctionBook, ITEM_ID } from "../../domain/auctions.ts";
+import { ITEM_ID } from "../../domain/auctions.ts";
+import { notFound, unavailable } from "../../domain/outcomes.ts";
 import type { HttpCore } from "../../http/app.ts";
-import { ApiError, notFound, unavailable } from "../../http/errors.ts";
-import { errorFields, type Logger } from "../../observability/log.ts";
+import { ApiError } from "../../http/errors.ts";
+import type { AuctionItems } from "../../services/auction-items.ts";
 import { AUCTION_PAGE } from "./page.ts";
 
 /** The broadcaster's public surface: the WebSocket feed of one item and the live page that reads it. */
 export function registerLiveRoutes(
-  { plain }: HttpCore,
-  book: AuctionBook,
+  { plain, log }: HttpCore,
+  items: AuctionItems,
   broadcaster: Broadcaster,
-  log: Logger,
 ): void {
   plain("/ws/items/:itemId", async (c) => {
     const itemId = c.req.param("itemId") ?? "";
     // Unknown items answer 404 before the upgrade, so clients need not open a socket to learn it.
     if (!ITEM_ID.test(itemId)) throw notFound(`item ${itemId} not found`);
-    let exists: boolean;
-    try {
-      exists = (await book.get(itemId)) !== undefined;
-    } catch (err) {
-      log.warn("auction book unavailable", { request_id: c.env?.requestId, ...errorFields(err) });
-      throw unavailable(`auction book (${book.kind}) unavailable`, 1);
-    }
-    if (!exists) throw notFound(`item ${itemId} not found`);
+    await items.get(itemId, log(c));
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       throw new ApiError(426, "UPGRADE_REQUIRED", "this endpoint speaks WebSocket only", undefined, {
         Upgrade: "websocket",

@@ -137,8 +137,8 @@ export const AUCTION_PAGE = `<!doctype html>
       const body = await res.json();
       if (res.status === 201) { $("ok").textContent = "Bid of " + money(body.amount) + " accepted"; return; }
       let text = body.message || body.error || "bid refused";
-      if (body.details && typeof body.details === "object" && "min_next_bid" in body.details) {
-        text += " (minimum next bid " + money(body.details.min_next_bid) + ")";
+      if (body.data && typeof body.data.min_next_bid === "number") {
+        text += " (minimum next bid " + money(body.data.min_next_bid) + ")";
       } else if (typeof body.details === "string") {
         text += ": " + body.details;
       }

@@ -1,6 +1,4 @@
-import { orderView } from "../../domain/orders.ts";
 import type { HttpCore } from "../../http/app.ts";
-import { notFound } from "../../http/errors.ts";
 import type { OrderService } from "../../services/orders.ts";
 import { getOrder, placeOrderAsync, placeOrderSync } from "./routes.ts";
 
@@ -9,9 +7,5 @@ export function registerOrderRoutes({ handle }: HttpCore, orders: OrderService):
 
   handle(placeOrderAsync, async (c, { body }) => c.json(await orders.acceptAsync(body), 202));
 
-  handle(getOrder, async (c, { params: { order_id } }) => {
-    const order = await orders.get(order_id);
-    if (!order) throw notFound(`order ${order_id} not found`);
-    return c.json(orderView(order), 200);
-  });
+  handle(getOrder, async (c, { params }) => c.json(await orders.view(params.order_id), 200));
 }

@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { int32 } from "../../domain/ids.ts";
+import { CardNumberSchema } from "../../domain/payments.ts";
 import { errorResponses } from "../../http/errors.ts";
-import { idempotencyHeader } from "../carts/routes.ts";
+import { idempotencyHeader } from "../headers.ts";
 
 export const processPayment = createRoute({
   method: "post",
@@ -16,10 +17,7 @@ export const processPayment = createRoute({
       content: {
         "application/json": {
           schema: z.object({
-            credit_card_number: z
-              .string()
-              .regex(/^[0-9]{13,19}$/, "must be 13 to 19 digits")
-              .openapi({ example: "4242424242424242" }),
+            credit_card_number: CardNumberSchema,
             shopping_cart_id: int32(1),
           }),
         },

@@ -1,14 +1,20 @@
-import type { Counter } from "prom-client";
+import { Counter, type Registry } from "prom-client";
+import { invalidInput, notFound } from "../../domain/outcomes.ts";
 import type { CacheStatus, ProductCatalog } from "../../domain/product-catalog.ts";
 import type { HttpCore } from "../../http/app.ts";
-import { invalidInput, notFound } from "../../http/errors.ts";
 import { addProductDetails, getProduct } from "./routes.ts";
 
 export function registerProductRoutes(
   { handle }: HttpCore,
   catalog: ProductCatalog,
-  cacheResults: Counter<"result">,
+  registry: Registry,
 ): void {
+  const cacheResults = new Counter({
+    name: "product_cache_requests_total",
+    help: "Product reads by cache result: hit, miss (filled from the store) or bypass (cache unavailable)",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  });
   const results: Record<CacheStatus, Counter.Internal> = {
     HIT: cacheResults.labels("hit"),
     MISS: cacheResults.labels("miss"),

@@ -1,29 +1,21 @@
-import type { InventoryStore, StockResult } from "../../domain/inventory.ts";
-import { fromCents, toCents } from "../../domain/money.ts";
+import { fromCents } from "../../domain/money.ts";
 import { adminAuth } from "../../http/admin-auth.ts";
 import type { HttpCore } from "../../http/app.ts";
-import { ApiError, notFound } from "../../http/errors.ts";
+import type { WarehouseService } from "../../services/warehouse.ts";
 import { getStock, reserve, setStock, ship } from "./routes.ts";
-
-function answer(result: StockResult, productId: number, what: "available" | "reserved"): void {
-  if (result === "not_found") throw notFound(`product ${productId} has no stock record`);
-  if (result === "insufficient") {
-    throw new ApiError(400, "INSUFFICIENT_STOCK", `not enough ${what} stock for product ${productId}`);
-  }
-}
 
 export function registerWarehouseRoutes(
   { app, handle }: HttpCore,
-  inventory: InventoryStore,
+  warehouse: WarehouseService,
   adminToken: string | undefined,
 ) {
-  handle(reserve, async (c, { body: { product_id, quantity } }) => {
-    answer(await inventory.reserve(product_id, quantity), product_id, "available");
+  handle(reserve, async (c, { body }) => {
+    await warehouse.reserve(body.product_id, body.quantity);
     return c.body(null, 204);
   });
 
-  handle(ship, async (c, { body: { product_id, quantity } }) => {
-    answer(await inventory.ship(product_id, quantity), product_id, "reserved");
+  handle(ship, async (c, { body }) => {
+    await warehouse.ship(body.product_id, body.quantity);
     return c.body(null, 204);
   });
 
@@ -32,14 +24,12 @@ export function registerWarehouseRoutes(
     c.req.method === "PUT" ? guard(c, next) : next(),
   );
   handle(setStock, async (c, { params: { productId }, body: { quantity, price } }) => {
-    await inventory.setStock(productId, quantity, price === undefined ? undefined : toCents(price));
+    await warehouse.setStock(productId, quantity, price);
     return c.body(null, 204);
   });
 
   handle(getStock, async (c, { params: { productId } }) => {
-    const stock = await inventory.get(productId);
-    if (!stock) throw notFound(`product ${productId} has no stock record`);
-    const { price_cents, ...rest } = stock;
+    const { price_cents, ...rest } = await warehouse.stock(productId);
     return c.json({ ...rest, ...(price_cents === undefined ? {} : { price: fromCents(price_cents) }) }, 200);
   });
 }

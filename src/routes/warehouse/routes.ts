@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { INT32_MAX, int32, int32PathParam } from "../../domain/ids.ts";
-import { toCents } from "../../domain/money.ts";
+import { MAX_PRICE, moneyCents } from "../../domain/money.ts";
 import { errorResponses } from "../../http/errors.ts";
 
 const stockBody = {
@@ -44,9 +44,7 @@ export const setStock = createRoute({
         "application/json": {
           schema: z.object({
             quantity: z.number().int().min(0).max(INT32_MAX),
-            price: z
-              .number()
-              .refine((n) => toCents(n) !== undefined, "must be 0..1000000 with at most 2 decimals")
+            price: moneyCents({ min: 0, max: MAX_PRICE, example: 19.99 })
               .optional()
               .openapi({ description: "Unit price carts and checkout use" }),
           }),

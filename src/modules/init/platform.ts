@@ -1,0 +1,94 @@
+/**
+ * Inits of the process's platform: configuration, logs, metrics, HTTP, resilience and shared clients.
+ * What loads a framework, an SDK or a driver (HTTP, DynamoDB, Redis, the admin routes) is imported when its
+ * module is initialised, so a process evaluates only the code its roles use (docs/benchmarks.md, cold start).
+ */
+import { configuredTables } from "../../adapters/dynamodb/tables.ts";
+import { loadConfig } from "../../config.ts";
+import { createLogger } from "../../observability/log.ts";
+import { createMetrics } from "../../observability/metrics.ts";
+import { createResilience } from "../../resilience/index.ts";
+import { type HttpServer, serve } from "../../runtime.ts";
+import { sleep } from "../../util/time.ts";
+import { VERSION } from "../../version.ts";
+import type { AreaInits, Environment } from "../registry.ts";
+
+export const platformInits = (environment: Environment) =>
+  ({
+    config: () => ({ value: loadConfig(environment.env) }),
+
+    logger: ({ get }) => {
+      const logger = createLogger(get("config").LOG_LEVEL, environment.write);
+      return { value: logger, stop: () => logger.flush() };
+    },
+
+    metrics: () => ({ value: createMetrics() }),
+
+    http: async ({ get }) => {
+      const { createHttp } = await import("../../http/app.ts");
+      return {
+        value: createHttp({
+          logger: get("logger"),
+          metrics: get("metrics"),
+          bodyLimitBytes: get("config").BODY_LIMIT_BYTES,
+          title: "shop",
+          version: VERSION,
+        }),
+      };
+    },
+
+    server: ({ get }) => {
+      const config = get("config");
+      const http = get("http");
+      const logger = get("logger");
+      let server: HttpServer | undefined;
+      return {
+        value: { port: () => server?.port },
+        start: () => {
+          server = serve({
+            port: config.PORT,
+            hostname: config.HOST,
+            maxRequestBodySize: config.BODY_LIMIT_BYTES,
+            websocket: { sendBufferBytes: config.WS_SEND_BUFFER_BYTES, pingMs: config.WS_PING_MS },
+            fetch: http.fetch,
+          });
+          logger.info("listening", { port: server.port, host: config.HOST });
+        },
+        stop: async () => {
+          await server?.stop();
+          // The runtime's stop resolves when sockets close; in-flight handlers are counted by the app itself.
+          while (http.inFlight() > 0) await sleep(5);
+        },
+      };
+    },
+
+    resilience: ({ get }) => {
+      const resilience = createResilience(get("config").FAULTS, get("metrics").registry, get("logger"));
+      return { value: resilience, ready: () => resilience.states() };
+    },
+
+    dynamodb: async ({ get }) => {
+      const config = get("config");
+      if (configuredTables(config).length === 0) return { value: undefined };
+      const { createDynamoDb, probeTables } = await import("../../adapters/dynamodb/client.ts");
+      const db = createDynamoDb(config, get("resilience"));
+      return { value: db, ready: () => probeTables(db, config, 1000) };
+    },
+
+    redis: async ({ get }) => {
+      const config = get("config");
+      const { REDIS_URL } = config;
+      if (REDIS_URL === undefined) return { value: undefined };
+      const { createSharedRedis } = await import("../../adapters/redis/client.ts");
+      return createSharedRedis({ ...config, REDIS_URL }, get("resilience"), get("logger"));
+    },
+
+    adminApi: async ({ get }) => {
+      const token = get("config").ADMIN_TOKEN;
+      if (token !== undefined) {
+        const { registerAdminRoutes } = await import("../../routes/admin/handlers.ts");
+        registerAdminRoutes(get("http"), token, get("resilience").faults);
+      }
+      return { value: undefined };
+    },
+  }) satisfies AreaInits;
