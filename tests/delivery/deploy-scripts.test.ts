@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { lambdaPlatform, platformDigest } from "../../scripts/deploy/lambda-image.ts";
 import { ROOT, startTestShop, type TestShop } from "../helpers/shop.ts";
 import type { Answer, Rule } from "./fake-cli.ts";
 
@@ -195,6 +196,110 @@ describe("prepare: the image is built and pushed only when its tag is not in ECR
       "-target=aws_ecr_repository.ecr_repo_1",
     ]);
     expect(w.outputs().push).toBe("true");
+  });
+});
+
+describe("apply: plan and apply with the image tag; the Lambda processor first gets its single-platform tag", () => {
+  const INDEX = "application/vnd.oci.image.index.v1+json";
+  const MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+  const ARM = `sha256:${"a".repeat(64)}`;
+  const index = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: INDEX,
+    manifests: [
+      { digest: `sha256:${"b".repeat(64)}`, platform: { os: "linux", architecture: "amd64" } },
+      { digest: ARM, platform: { os: "linux", architecture: "arm64" } },
+      { digest: `sha256:${"c".repeat(64)}`, platform: { os: "unknown", architecture: "unknown" } },
+    ],
+  });
+  const armManifest = JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST, layers: [] });
+  const image = (body: string, mediaType: string) =>
+    json({ images: [{ imageManifest: body, imageManifestMediaType: mediaType }], failures: [] });
+  const notFound = json({ images: [], failures: [{ failureCode: "ImageNotFound", failureReason: "none" }] });
+  const terraform = [rule("terraform", ["plan"], ok()), rule("terraform", ["apply"], ok()), outputs()];
+  const stackWith = (w: ReturnType<typeof world>, resource: Record<string, unknown>) =>
+    writeFileSync(join(w.stack, "cdk.tf.json"), JSON.stringify({ resource }));
+  const lambdaStack = {
+    aws_lambda_function: { "lambda-processor_function_1": { architectures: ["arm64"] } },
+  };
+  const awsCalls = (w: ReturnType<typeof world>) => w.calls().filter((c) => c.tool === "aws");
+
+  test("an ECS-only stack: plan, apply, outputs; ECR is not touched", async () => {
+    const w = world(terraform);
+    stackWith(w, { aws_ecs_service: { s: {} } });
+    const r = await w.run("apply.ts", { IMAGE_TAG: SHA });
+    expect(r.code).toBe(0);
+    expect(awsCalls(w)).toEqual([]);
+    expect(w.calls().find((c) => c.args.includes("plan"))?.args).toContain(`-var=image_tag=${SHA}`);
+    expect(w.outputs().services).toBe(ROLES.map((r) => `shop-dev-${r}`).join(" "));
+  });
+
+  test("lambda mode: the index's linux/arm64 manifest is tagged <sha>-lambda before the plan", async () => {
+    const w = world([
+      rule("aws", ["batch-get-image", `imageTag=${SHA}-lambda`], notFound),
+      rule("aws", ["batch-get-image", `imageTag=${SHA}`], image(index, INDEX)),
+      rule("aws", ["batch-get-image", `imageDigest=${ARM}`], image(armManifest, MANIFEST)),
+      rule("aws", ["put-image"], ok("{}")),
+      ...terraform,
+    ]);
+    stackWith(w, lambdaStack);
+    const r = await w.run("apply.ts", { IMAGE_TAG: SHA });
+    expect(r.code).toBe(0);
+    const put = awsCalls(w).find((c) => c.args.includes("put-image"));
+    expect(put?.args).toEqual([
+      "ecr",
+      "put-image",
+      "--repository-name",
+      "shop-dev",
+      "--image-tag",
+      `${SHA}-lambda`,
+      "--image-manifest",
+      armManifest,
+      "--image-manifest-media-type",
+      MANIFEST,
+      "--output",
+      "json",
+    ]);
+    const order = w
+      .calls()
+      .map((c) => (c.args.includes("put-image") ? "put" : c.args.includes("plan") ? "plan" : ""));
+    expect(order.indexOf("put")).toBeLessThan(order.indexOf("plan"));
+  });
+
+  test("lambda mode, tag already there (a re-run): nothing is put", async () => {
+    const w = world([
+      rule("aws", ["batch-get-image", `imageTag=${SHA}-lambda`], image(armManifest, MANIFEST)),
+      ...terraform,
+    ]);
+    stackWith(w, lambdaStack);
+    expect((await w.run("apply.ts", { IMAGE_TAG: SHA })).code).toBe(0);
+    expect(awsCalls(w).filter((c) => c.args.includes("put-image"))).toEqual([]);
+  });
+
+  test("lambda mode, no image for the function's platform: fails before anything is planned", async () => {
+    const amd64Only = JSON.stringify({
+      manifests: [{ digest: `sha256:${"b".repeat(64)}`, platform: { os: "linux", architecture: "amd64" } }],
+    });
+    const w = world([
+      rule("aws", ["batch-get-image", `imageTag=${SHA}-lambda`], notFound),
+      rule("aws", ["batch-get-image", `imageTag=${SHA}`], image(amd64Only, INDEX)),
+      ...terraform,
+    ]);
+    stackWith(w, lambdaStack);
+    const r = await w.run("apply.ts", { IMAGE_TAG: SHA });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("has no linux/arm64 image for the function");
+    expect(w.calls().filter((c) => c.args.includes("plan"))).toEqual([]);
+  });
+
+  test("the platform follows the function's architecture; no function, no platform", () => {
+    expect(lambdaPlatform({ resource: lambdaStack })).toBe("arm64");
+    expect(lambdaPlatform({ resource: { aws_lambda_function: { f: { architectures: ["x86_64"] } } } })).toBe(
+      "amd64",
+    );
+    expect(lambdaPlatform({ resource: { aws_ecs_service: {} } })).toBeUndefined();
+    expect(platformDigest(JSON.parse(index), "arm64")).toBe(ARM);
+    expect(platformDigest(JSON.parse(index), "amd64")).toBe(`sha256:${"b".repeat(64)}`);
   });
 });
 
