@@ -44,3 +44,56 @@ test("the dependency map loads nothing at run time but the resolver", () => {
   expect(runtime("src/modules", "deps.ts")).toEqual(["./graph.ts"]);
   expect(runtime("src/modules", "graph.ts")).toEqual([]);
 });
+
+/**
+ * The static imports reachable from `entry` (type-only imports are elided, as the bundler elides them):
+ * every package named, the way Bun's bundler would evaluate them eagerly. `import()` is not followed: a
+ * module reached only through it is evaluated when first imported.
+ */
+function staticPackages(entry: string): Set<string> {
+  const transpiler = new Bun.Transpiler({ loader: "ts" });
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const source = readFileSync(file, "utf8").replace(/^#!.*/, "");
+    for (const { path, kind } of transpiler.scanImports(source)) {
+      if (kind !== "import-statement" || path.endsWith(".json")) continue;
+      if (path.startsWith(".")) visit(join(file, "..", path));
+      else if (!path.startsWith("node:") && !path.startsWith("bun")) {
+        packages.add(
+          path.startsWith("@") ? path.split("/").slice(0, 2).join("/") : (path.split("/")[0] ?? path),
+        );
+      }
+    }
+  };
+  visit(join(ROOT, entry));
+  return packages;
+}
+
+const HEAVY = [
+  "hono",
+  "@scalar/hono-api-reference",
+  "redis",
+  "pg",
+  "pg-connection-string",
+  "@aws-sdk/client-dynamodb",
+  "@aws-sdk/lib-dynamodb",
+  "@aws-sdk/client-sqs",
+  "@aws-sdk/client-sns",
+  "@aws-sdk/rds-signer",
+];
+
+// What a command or a role does not use is imported when used (docs/architecture.md, "Loading only what a
+// process runs"); a static import of an adapter on these paths would make every process evaluate it.
+test("the CLI entry loads only configuration before a command picks its code", () => {
+  expect([...staticPackages("src/main.ts")]).toEqual(["zod"]);
+});
+
+test("a role's lifecycle and the Lambda runtime load no framework, SDK or driver before their modules ask", () => {
+  for (const entry of ["src/shop.ts", "src/lambda/run.ts"]) {
+    const eager = staticPackages(entry);
+    expect({ entry, heavy: HEAVY.filter((p) => eager.has(p)) }).toEqual({ entry, heavy: [] });
+  }
+});
