@@ -22,3 +22,15 @@ export const int32PathParam = (name: string) =>
       minimum: 1,
       example: 12345,
     });
+
+/**
+ * A string id (order ids, bidder ids, SKU-style product references), the one rule for every role:
+ * 1..max characters, none of them a control character (NUL, newlines, escapes: they break keys, logs
+ * and terminals) or an unpaired surrogate (not Unicode; stores re-encode it as U+FFFD, another id).
+ */
+export const stringId = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[^\p{Cc}\p{Cs}]*$/u, "must not contain control characters or unpaired surrogates");
