@@ -1,13 +1,14 @@
 /** Small JSON helpers for contract tests. */
 export async function post(
   url: string,
-  body: unknown,
+  body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; body: unknown }> {
+  // No body at all (the contract's checkout): no content type either.
   const res = await fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
+    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };

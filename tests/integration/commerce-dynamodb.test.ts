@@ -1,6 +1,6 @@
 import { afterAll } from "bun:test";
 import { createCommerceTables, type Dynalite, startDynalite } from "../helpers/aws.ts";
-import { commerceSuite } from "./commerce-suite.ts";
+import { commerceSuite, inProcessTarget } from "./commerce-suite.ts";
 
 let dynamo: Dynalite | undefined;
 afterAll(() => dynamo?.stop());
@@ -9,7 +9,7 @@ commerceSuite(
   "DynamoDB (dynalite)",
   async () => {
     dynamo = await startDynalite();
-    return createCommerceTables(dynamo.endpoint);
+    return inProcessTarget(await createCommerceTables(dynamo.endpoint));
   },
-  { flash: 1000 },
+  { flash: 1000, inProcess: true },
 );
