@@ -47,8 +47,9 @@ export interface HttpCore {
 }
 
 /**
- * The methods HTTP defines (RFC 9110 §9, PATCH from RFC 5789): another token is a method we do not
- * implement anywhere (501), not one a resource refuses (405).
+ * The methods HTTP defines (RFC 9110 §9, PATCH from RFC 5789). Any other token is answered like a
+ * defined method the resource lacks, 405 with Allow (404 off every route): RFC 9110 permits 501, but a
+ * 5xx chosen by the client would let anyone inflate the 5xx rate that alarms and autoscaling read.
  */
 const KNOWN_METHODS = new Set([
   "GET",
@@ -152,9 +153,6 @@ export function createHttp(opts: {
   });
 
   app.notFound((c) => {
-    if (!KNOWN_METHODS.has(c.req.method)) {
-      return errorJson(c, new ApiError(501, "NOT_IMPLEMENTED", `method ${c.req.method} is not implemented`));
-    }
     const allowed = allowedMethods(app, c.req.path);
     if (allowed.length > 0) {
       c.header("Allow", allowed.join(", "));
