@@ -3,7 +3,7 @@ import { z } from "@hono/zod-openapi";
 export const INT32_MAX = 2_147_483_647;
 
 /** A JSON integer in min..int32 max; strings are not coerced ("123" is not 123). */
-export const int32 = (min: number) => z.number().int().min(min).max(INT32_MAX);
+export const int32 = (min: number) => z.number().int().min(min).max(INT32_MAX).openapi({ format: "int32" });
 
 /**
  * A path segment holding an int32 id >= 1: plain decimal digits only, so `1e3`, `1.5`, `+1`, `01`
