@@ -23,6 +23,9 @@ export const int32PathParam = (name: string) =>
       example: 12345,
     });
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
+const STRING_ID = /^(?:[^\x00-\x1f\x7f-\x9f\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
+
 /**
  * A string id (order ids, bidder ids, SKU-style product references), the one rule for every role:
  * 1..max characters, none of them a control character (NUL, newlines, escapes: they break keys, logs
@@ -33,4 +36,6 @@ export const stringId = (max: number) =>
     .string()
     .min(1)
     .max(max)
-    .regex(/^[^\p{Cc}\p{Cs}]*$/u, "must not contain control characters or unpaired surrogates");
+    // No `u` flag: the pattern is published in the OpenAPI document, where a flag cannot go; the
+    // surrogate pair alternative reads the same with or without one.
+    .regex(STRING_ID, "must not contain control characters or unpaired surrogates");
