@@ -140,6 +140,10 @@ export function serve(options: ServeOptions): HttpServer {
     // The app enforces the body limit while streaming and discards what follows (discardBody); Bun's own
     // bound only ends a body that keeps coming past that.
     maxRequestBodySize: options.maxRequestBodySize + DISCARD_LIMIT_BYTES,
+    // Bun's default (10 s) cuts a request whose answer takes longer (a loaded checkout) with a reset, and a
+    // keep-alive connection must outlive the load balancer's idle timeout (3 pings: terraform/config.ts,
+    // albIdleTimeoutSeconds), or the balancer reuses a connection Bun just closed and answers 502.
+    idleTimeout: Math.min(255, Math.ceil((3 * ws.pingMs) / 1000) + 5),
     fetch: (req) => options.fetch(req, env),
     websocket: {
       backpressureLimit: ws.sendBufferBytes,
