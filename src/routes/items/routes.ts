@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bidMoney, ITEM_ID } from "../../domain/auctions.ts";
+import { stringId } from "../../domain/ids.ts";
 import { errorResponses } from "../../http/errors.ts";
 
 const itemId = z
@@ -38,7 +39,7 @@ const NewItemSchema = z
 
 const BidSchema = z
   .object({
-    user_id: z.string().min(1).max(128).openapi({ example: "user-17" }),
+    user_id: stringId(128).openapi({ example: "user-17" }),
     amount: bidMoney(100.57),
   })
   .openapi("Bid");
