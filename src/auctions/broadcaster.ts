@@ -8,12 +8,7 @@
  * others down.
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import {
-  type AuctionBook,
-  type BidStream,
-  compareEventIds,
-  type ItemUpdate,
-} from "../domain/auctions.ts";
+import { type AuctionBook, type BidStream, compareEventIds, type ItemUpdate } from "../domain/auctions.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { WsPeer } from "../runtime.ts";
 import { sleep } from "../util/time.ts";

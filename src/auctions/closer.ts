@@ -79,14 +79,17 @@ export class AuctionCloser {
     }
     const next = await this.book.nextEnd();
     // At least a few ms: an item an optimistic close lost to a bid is due again at once.
-    return next === undefined ? this.options.pollMs : Math.min(this.options.pollMs, Math.max(5, next - Date.now()));
+    return next === undefined
+      ? this.options.pollMs
+      : Math.min(this.options.pollMs, Math.max(5, next - Date.now()));
   }
 
   private async settleDue(): Promise<number> {
     const due = await this.book.claimSettlements(Date.now(), this.options.leaseMs, SETTLE_BATCH);
     let next = 0;
     const worker = async () => {
-      while (next < due.length) this.settlements.inc({ step: await this.settlement.step(due[next++] as string) });
+      while (next < due.length)
+        this.settlements.inc({ step: await this.settlement.step(due[next++] as string) });
     };
     await Promise.all(Array.from({ length: Math.min(SETTLE_CONCURRENCY, due.length) }, worker));
     return due.length === SETTLE_BATCH ? 0 : this.options.pollMs;

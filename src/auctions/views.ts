@@ -73,7 +73,12 @@ export function updateFrame(e: ItemUpdate): string {
     case "bid":
       return bidFrame(e);
     case "extended":
-      return JSON.stringify({ type: "extended", event_id: e.event_id, item_id: e.item_id, ends_at: iso(e.ends_at) });
+      return JSON.stringify({
+        type: "extended",
+        event_id: e.event_id,
+        item_id: e.item_id,
+        ends_at: iso(e.ends_at),
+      });
     case "closed":
       return JSON.stringify({
         type: "closed",

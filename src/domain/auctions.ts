@@ -404,7 +404,12 @@ export const bidRecord = (e: BidEvent): BidRecord => ({
 });
 
 /** The settled event of a pending item; the relisting (on failure) is named in it. */
-export function settledEvent(item: ItemState, result: SettleResult, eventId: string, now: number): SettledEvent {
+export function settledEvent(
+  item: ItemState,
+  result: SettleResult,
+  eventId: string,
+  now: number,
+): SettledEvent {
   return {
     type: "settled",
     event_id: eventId,

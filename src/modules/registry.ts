@@ -5,8 +5,8 @@
 import type { DynamoDb } from "../adapters/dynamodb/client.ts";
 import type { RedisConnection } from "../adapters/redis/client.ts";
 import type { Archiver } from "../auctions/archiver.ts";
-import type { AuctionCloser } from "../auctions/closer.ts";
 import type { Broadcaster } from "../auctions/broadcaster.ts";
+import type { AuctionCloser } from "../auctions/closer.ts";
 import type { Config } from "../config.ts";
 import type { AuctionBook, BidArchive, BidStream } from "../domain/auctions.ts";
 import type { CartStore } from "../domain/carts.ts";

@@ -79,7 +79,8 @@ export class AuctionItems {
   /** CONFLICT (data: item_id) when the id is taken; INVALID_INPUT when max_end_at is before ends_at. */
   async create(request: NewItemRequest, log = this.logger): Promise<ItemState> {
     const window = request.extend_window_s ?? 0;
-    const cap = request.max_end_at ?? (window > 0 ? request.ends_at + DEFAULT_EXTENSION_CAP_MS : request.ends_at);
+    const cap =
+      request.max_end_at ?? (window > 0 ? request.ends_at + DEFAULT_EXTENSION_CAP_MS : request.ends_at);
     if (cap < request.ends_at) {
       throw invalidInput("max_end_at must not be before ends_at", "max_end_at: must be at or after ends_at");
     }

@@ -58,7 +58,8 @@ export class AuctionSettlement {
       const item = await this.book.get(itemId);
       if (item?.settlement_status !== "pending") return "skipped";
       const customer = item.highest_bidder_id === null ? undefined : customerOf(item.highest_bidder_id);
-      if (customer === undefined) return await this.fail(item, "the winner has no customer account to charge");
+      if (customer === undefined)
+        return await this.fail(item, "the winner has no customer account to charge");
       const orderId = settlementOrderId(itemId);
       let status = await this.orderStatus(orderId);
       if (status === undefined || status === "pending") {

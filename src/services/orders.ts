@@ -4,6 +4,8 @@
  * order_id starts from nothing. A crash between the two steps leaves a pending order without a
  * message: inert (nothing charges it), and the client's retry with the same order_id publishes it.
  */
+
+import { fromCents } from "../domain/money.ts";
 import {
   isFinal,
   lineTotal,
@@ -15,15 +17,14 @@ import {
   requestHash,
   toLines,
 } from "../domain/orders.ts";
-import { fromCents } from "../domain/money.ts";
 import { conflict, DomainError, notFound, unavailable } from "../domain/outcomes.ts";
 import { chargeKey, type PaymentGateway } from "../domain/payments.ts";
 import type { OrderPublisher } from "../domain/queue.ts";
 import type { Logger } from "../observability/log.ts";
-import type { Settlement } from "./auction-settlement.ts";
 import { errorFields } from "../observability/log.ts";
 import type { Semaphore } from "../util/semaphore.ts";
 import { sleep } from "../util/time.ts";
+import type { Settlement } from "./auction-settlement.ts";
 
 export interface AsyncAccepted {
   order_id: string;

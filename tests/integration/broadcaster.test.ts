@@ -54,7 +54,17 @@ test("100 subscribers get the snapshot, then every accepted bid in order", async
     for (let i = 1; i < amounts.length; i++) expect(amounts[i]).toBeGreaterThan(amounts[i - 1] as number);
     expect(s.bids()[0]).toMatchObject({ type: "bid", item_id, previous_bid: 1 });
     expect(Object.keys(s.bids()[0] ?? {}).sort()).toEqual(
-      ["type", "event_id", "item_id", "bid_id", "user_id", "amount", "previous_bid", "auto", "timestamp"].sort(),
+      [
+        "type",
+        "event_id",
+        "item_id",
+        "bid_id",
+        "user_id",
+        "amount",
+        "previous_bid",
+        "auto",
+        "timestamp",
+      ].sort(),
     );
   }
   for (const s of subs) s.close();

@@ -14,9 +14,18 @@ test("the archiver stores bids and logs archive_lag_ms per batch (the dashboard'
   const now = Date.now();
   await book.create(testItem({ item_id: "lamp", ends_at: now + 60_000 }, now));
   for (const [i, amount] of [100, 150, 175].entries()) {
-    expect((await book.bid({ item_id: "lamp", user_id: `u${i}`, amount, bid_id: `b${i}`, proxy_bid_id: `p${i}`, now })).kind).toBe(
-      "accepted",
-    );
+    expect(
+      (
+        await book.bid({
+          item_id: "lamp",
+          user_id: `u${i}`,
+          amount,
+          bid_id: `b${i}`,
+          proxy_bid_id: `p${i}`,
+          now,
+        })
+      ).kind,
+    ).toBe("accepted");
   }
   const archiver = new Archiver(
     stream,

@@ -29,9 +29,27 @@ describe("acceptance", () => {
   test.each([
     ["first bid below the start price", item(), 999, "too_low", 1000],
     ["first bid at the start price", item(), 1000, "accept", 1000],
-    ["below current + increment", item({ current_bid: 1500, highest_bidder_id: "a", leader_max: 1500 }), 1599, "too_low", 1600],
-    ["at current + increment", item({ current_bid: 1500, highest_bidder_id: "a", leader_max: 1500 }), 1600, "accept", 1600],
-    ["an increment above the start price applies to the first bid", item({ start_price: 1, min_increment: 500 }), 499, "too_low", 500],
+    [
+      "below current + increment",
+      item({ current_bid: 1500, highest_bidder_id: "a", leader_max: 1500 }),
+      1599,
+      "too_low",
+      1600,
+    ],
+    [
+      "at current + increment",
+      item({ current_bid: 1500, highest_bidder_id: "a", leader_max: 1500 }),
+      1600,
+      "accept",
+      1600,
+    ],
+    [
+      "an increment above the start price applies to the first bid",
+      item({ start_price: 1, min_increment: 500 }),
+      499,
+      "too_low",
+      500,
+    ],
   ] as const)("%s", (_, state, amount, kind, min) => {
     expect(minNextBid(state)).toBe(min);
     expect(decideBid(state, { user_id: "z", amount, now: 0 }).kind).toBe(kind);
@@ -56,7 +74,15 @@ function run(start: ItemState, bids: Bid[]) {
   let state = start;
   const results: Expect[] = [];
   for (const [i, [user_id, amount, max_amount]] of bids.entries()) {
-    const request = { item_id: "i", user_id, amount, max_amount, bid_id: `b${i}`, proxy_bid_id: `p${i}`, now: 0 };
+    const request = {
+      item_id: "i",
+      user_id,
+      amount,
+      max_amount,
+      bid_id: `b${i}`,
+      proxy_bid_id: `p${i}`,
+      now: 0,
+    };
     const d: BidDecision = decideBid(state, request);
     if (d.kind !== "accept") {
       results.push(d.kind === "too_low" ? "too_low" : []);
@@ -74,98 +100,197 @@ describe("proxy bidding (start 10.00, increment 1.00)", () => {
     [
       "plain bids raise the price to the amount",
       {},
-      [["a", 1000], ["b", 1500]],
+      [
+        ["a", 1000],
+        ["b", 1500],
+      ],
       [[["a", 1000, false]], [["b", 1500, false]]],
       { current: 1500, leader: "b", max: 1500 },
     ],
     [
       "a maximum answers a lower challenger one increment above it",
       {},
-      [["a", 1000, 5000], ["b", 2000]],
-      [[["a", 1000, false]], [["b", 2000, false], ["a", 2100, true]]],
+      [
+        ["a", 1000, 5000],
+        ["b", 2000],
+      ],
+      [
+        [["a", 1000, false]],
+        [
+          ["b", 2000, false],
+          ["a", 2100, true],
+        ],
+      ],
       { current: 2100, leader: "a", max: 5000 },
     ],
     [
       "a higher maximum wins at the other maximum plus one increment (second price)",
       {},
-      [["a", 1000, 5000], ["b", 1100, 8000]],
-      [[["a", 1000, false]], [["a", 5000, true], ["b", 5100, true]]],
+      [
+        ["a", 1000, 5000],
+        ["b", 1100, 8000],
+      ],
+      [
+        [["a", 1000, false]],
+        [
+          ["a", 5000, true],
+          ["b", 5100, true],
+        ],
+      ],
       { current: 5100, leader: "b", max: 8000 },
     ],
     [
       "equal maximums: the earlier one keeps the lead at that maximum",
       {},
-      [["a", 1000, 5000], ["b", 1100, 5000]],
+      [
+        ["a", 1000, 5000],
+        ["b", 1100, 5000],
+      ],
       [[["a", 1000, false]], [["a", 5000, true]]],
       { current: 5000, leader: "a", max: 5000 },
     ],
     [
       "a maximum less than an increment above the leader's wins at its maximum",
       {},
-      [["a", 1000, 5000], ["b", 1100, 5050]],
-      [[["a", 1000, false]], [["a", 5000, true], ["b", 5050, true]]],
+      [
+        ["a", 1000, 5000],
+        ["b", 1100, 5050],
+      ],
+      [
+        [["a", 1000, false]],
+        [
+          ["a", 5000, true],
+          ["b", 5050, true],
+        ],
+      ],
       { current: 5050, leader: "b", max: 5050 },
     ],
     [
       "the answer is capped at the leader's maximum",
       {},
-      [["a", 1000, 2050], ["b", 2000]],
-      [[["a", 1000, false]], [["b", 2000, false], ["a", 2050, true]]],
+      [
+        ["a", 1000, 2050],
+        ["b", 2000],
+      ],
+      [
+        [["a", 1000, false]],
+        [
+          ["b", 2000, false],
+          ["a", 2050, true],
+        ],
+      ],
       { current: 2050, leader: "a", max: 2050 },
     ],
     [
       "an amount past the leader's maximum needs no answer, and still pays the maximum plus an increment",
       {},
-      [["a", 1000, 2000], ["b", 2050, 9000], ["c", 3000]],
-      [[["a", 1000, false]], [["b", 2100, true]], [["c", 3000, false], ["b", 3100, true]]],
+      [
+        ["a", 1000, 2000],
+        ["b", 2050, 9000],
+        ["c", 3000],
+      ],
+      [
+        [["a", 1000, false]],
+        [["b", 2100, true]],
+        [
+          ["c", 3000, false],
+          ["b", 3100, true],
+        ],
+      ],
       { current: 3100, leader: "b", max: 9000 },
     ],
     [
       "a losing maximum bids itself before the answer",
       {},
-      [["a", 1000, 9000], ["b", 1100, 4000]],
-      [[["a", 1000, false]], [["b", 4000, true], ["a", 4100, true]]],
+      [
+        ["a", 1000, 9000],
+        ["b", 1100, 4000],
+      ],
+      [
+        [["a", 1000, false]],
+        [
+          ["b", 4000, true],
+          ["a", 4100, true],
+        ],
+      ],
       { current: 4100, leader: "a", max: 9000 },
     ],
     [
       "a maximum equal to the current bid is below the minimum: too low",
       {},
-      [["a", 1000], ["b", 1000, 1000]],
+      [
+        ["a", 1000],
+        ["b", 1000, 1000],
+      ],
       [[["a", 1000, false]], "too_low"],
       { current: 1000, leader: "a", max: 1000 },
     ],
     [
       "an amount below the minimum is too low whatever the maximum",
       {},
-      [["a", 1000], ["b", 1050, 90_000]],
+      [
+        ["a", 1000],
+        ["b", 1050, 90_000],
+      ],
       [[["a", 1000, false]], "too_low"],
       { current: 1000, leader: "a", max: 1000 },
     ],
     [
       "the leader raising their maximum bids their amount and keeps the higher maximum",
       {},
-      [["a", 1000, 2000], ["a", 1100, 5000], ["b", 3000]],
-      [[["a", 1000, false]], [["a", 1100, false]], [["b", 3000, false], ["a", 3100, true]]],
+      [
+        ["a", 1000, 2000],
+        ["a", 1100, 5000],
+        ["b", 3000],
+      ],
+      [
+        [["a", 1000, false]],
+        [["a", 1100, false]],
+        [
+          ["b", 3000, false],
+          ["a", 3100, true],
+        ],
+      ],
       { current: 3100, leader: "a", max: 5000 },
     ],
     [
       "a maximum at or above the reserve lifts the price to the reserve",
       { reserve_price: 4000 },
-      [["a", 1000, 5000], ["b", 4100]],
-      [[["a", 4000, true]], [["b", 4100, false], ["a", 4200, true]]],
+      [
+        ["a", 1000, 5000],
+        ["b", 4100],
+      ],
+      [
+        [["a", 4000, true]],
+        [
+          ["b", 4100, false],
+          ["a", 4200, true],
+        ],
+      ],
       { current: 4200, leader: "a", max: 5000 },
     ],
     [
       "below the reserve nothing is lifted; a challenger reaching it is lifted to it",
       { reserve_price: 4000 },
-      [["a", 1000, 3000], ["b", 2000, 4500]],
-      [[["a", 1000, false]], [["a", 3000, true], ["b", 4000, true]]],
+      [
+        ["a", 1000, 3000],
+        ["b", 2000, 4500],
+      ],
+      [
+        [["a", 1000, false]],
+        [
+          ["a", 3000, true],
+          ["b", 4000, true],
+        ],
+      ],
       { current: 4000, leader: "b", max: 4500 },
     ],
   ])("%s", (_, over, bids, expected, end) => {
     const { results, state } = run(item(over), bids);
     expect(results).toEqual(expected);
-    expect({ current: state.current_bid, leader: state.highest_bidder_id, max: state.leader_max }).toEqual(end);
+    expect({ current: state.current_bid, leader: state.highest_bidder_id, max: state.leader_max }).toEqual(
+      end,
+    );
     expect(state.bid_count).toBe(results.reduce((n, r) => n + (r === "too_low" ? 0 : r.length), 0));
   });
 
@@ -181,7 +306,15 @@ describe("proxy bidding (start 10.00, increment 1.00)", () => {
         const user = `u${rnd(3)}`;
         const amount = minNextBid(state) + rnd(3) * 50 - 50;
         const max = rnd(2) ? amount + rnd(40) * 100 : undefined;
-        const request = { item_id: "i", user_id: user, amount, max_amount: max, bid_id: "b", proxy_bid_id: "p", now: 0 };
+        const request = {
+          item_id: "i",
+          user_id: user,
+          amount,
+          max_amount: max,
+          bid_id: "b",
+          proxy_bid_id: "p",
+          now: 0,
+        };
         const d = decideBid(state, request);
         if (d.kind !== "accept") continue;
         let previous = state.current_bid;
@@ -240,7 +373,11 @@ describe("anti-sniping extension (ends 10.000 s, window 5 s, cap 20.000 s)", () 
 
 describe("reserve and the close outcome", () => {
   test.each([
-    ["no bids: unsold", item(), { status: "unsold", winner_id: null, amount: 0, reserve_met: false, settlement_status: null }],
+    [
+      "no bids: unsold",
+      item(),
+      { status: "unsold", winner_id: null, amount: 0, reserve_met: false, settlement_status: null },
+    ],
     [
       "a bid and no reserve: sold to the leader, settlement pending",
       item({ current_bid: 1200, highest_bidder_id: "a", leader_max: 3000, bid_count: 1 }),
@@ -248,12 +385,24 @@ describe("reserve and the close outcome", () => {
     ],
     [
       "below the reserve: unsold, with the highest bid",
-      item({ reserve_price: 5000, current_bid: 4900, highest_bidder_id: "a", leader_max: 4900, bid_count: 3 }),
+      item({
+        reserve_price: 5000,
+        current_bid: 4900,
+        highest_bidder_id: "a",
+        leader_max: 4900,
+        bid_count: 3,
+      }),
       { status: "unsold", winner_id: null, amount: 4900, reserve_met: false, settlement_status: null },
     ],
     [
       "at the reserve: sold",
-      item({ reserve_price: 5000, current_bid: 5000, highest_bidder_id: "a", leader_max: 5000, bid_count: 3 }),
+      item({
+        reserve_price: 5000,
+        current_bid: 5000,
+        highest_bidder_id: "a",
+        leader_max: 5000,
+        bid_count: 3,
+      }),
       { status: "closed", winner_id: "a", amount: 5000, reserve_met: true, settlement_status: "pending" },
     ],
   ] as const)("%s", (_, state, outcome) => {
@@ -283,9 +432,20 @@ describe("settlement names", () => {
   });
 
   test("a relisting keeps the terms, runs as long as the first and has a derived, valid id", () => {
-    const first = item({ item_id: "y".repeat(64), created_at: 0, ends_at: 10_000, max_end_at: 12_000, reserve_price: 700 });
+    const first = item({
+      item_id: "y".repeat(64),
+      created_at: 0,
+      ends_at: 10_000,
+      max_end_at: 12_000,
+      reserve_price: 700,
+    });
     const relist = relistOf(first, 50_000);
-    expect(relist).toMatchObject({ ends_at: 60_000, max_end_at: 62_000, reserve_price: 700, relisted_from: first.item_id });
+    expect(relist).toMatchObject({
+      ends_at: 60_000,
+      max_end_at: 62_000,
+      reserve_price: 700,
+      relisted_from: first.item_id,
+    });
     expect(relist.item_id).toMatch(ITEM_ID);
     expect(relistOf(first, 99).item_id).toBe(relist.item_id);
   });

@@ -66,7 +66,8 @@ describe("memory book and stream", () => {
     expect((await bid(book, 10_000, 2)).kind).toBe("too_low");
     expect((await bid(book, 10_001, 3)).kind).toBe("accepted");
     expect(
-      (await book.bid({ item_id: "x", user_id: "u", amount: 1, bid_id: "b", proxy_bid_id: "p", now: 0 })).kind,
+      (await book.bid({ item_id: "x", user_id: "u", amount: 1, bid_id: "b", proxy_bid_id: "p", now: 0 }))
+        .kind,
     ).toBe("not_found");
     const events = await stream.read("0-0", 10, 0);
     expect(events.map((e) => e.type)).toEqual(["item", "bid", "bid"]);

@@ -187,7 +187,11 @@ describe("auction items", () => {
 
   test("contended optimistic bids are TRY_AGAIN; a failing book is DEPENDENCY_UNAVAILABLE", async () => {
     const base = new MemoryAuctionBook(new MemoryBidStream());
-    const contended: AuctionBook = { ...bookOf(base), kind: "test", bid: async () => ({ kind: "contended" }) };
+    const contended: AuctionBook = {
+      ...bookOf(base),
+      kind: "test",
+      bid: async () => ({ kind: "contended" }),
+    };
     expect(await refusal(items(contended).bid({ itemId: "a", userId: "u", amount: 1 }))).toMatchObject({
       code: "TRY_AGAIN",
       retryAfterS: 1,

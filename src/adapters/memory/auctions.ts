@@ -246,7 +246,7 @@ export class MemoryAuctionBook implements AuctionBook {
 
   async settle(itemId: string, result: SettleResult, now: number): Promise<SettledEvent | undefined> {
     const item = this.items.get(itemId);
-    if (!item || item.settlement_status !== "pending") return undefined;
+    if (item?.settlement_status !== "pending") return undefined;
     const event = settledEvent(item, result, this.stream.nextId(now), now);
     this.items.set(itemId, {
       ...item,

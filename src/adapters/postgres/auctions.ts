@@ -268,7 +268,8 @@ export class PostgresBidArchive implements BidArchive, BidHistory {
     const closes = new Map<string, ClosedEvent>();
     const settles = new Map<string, SettledEvent>();
     for (const e of changes) {
-      if (e.type === "extended") extendedTo.set(e.item_id, Math.max(e.ends_at, extendedTo.get(e.item_id) ?? 0));
+      if (e.type === "extended")
+        extendedTo.set(e.item_id, Math.max(e.ends_at, extendedTo.get(e.item_id) ?? 0));
       else if (e.type === "closed") closes.set(e.item_id, e);
       else settles.set(e.item_id, e);
     }

@@ -38,8 +38,8 @@ import {
   newItemState,
   type Page,
   type SettledEvent,
-  type SettleResult,
   type SettlementStatus,
+  type SettleResult,
   type StreamEvent,
   settlementOrderId,
 } from "../../domain/auctions.ts";
@@ -421,7 +421,14 @@ export class RedisAuctionBook implements AuctionBook {
     );
     const entries = rows.slice(0, query.limit).map(({ value, score }): BidRecord => {
       const [bid_id = "", user_id = "", amount, auto, ts] = JSON.parse(value) as string[];
-      return { bid_id, user_id, amount: Number(amount), auto: auto === "1", timestamp: Number(ts), seq: score };
+      return {
+        bid_id,
+        user_id,
+        amount: Number(amount),
+        auto: auto === "1",
+        timestamp: Number(ts),
+        seq: score,
+      };
     });
     return { entries, next: rows.length > query.limit ? String(entries.at(-1)?.seq) : undefined };
   }
@@ -434,7 +441,15 @@ export class RedisAuctionBook implements AuctionBook {
     const reply = (await this.bidScript.run(
       this.client,
       [this.keys.item(r.item_id), this.keys.stream, this.keys.ends, this.keys.bids(r.item_id)],
-      [r.item_id, r.user_id, String(r.amount), String(r.max_amount ?? r.amount), r.bid_id, r.proxy_bid_id, String(r.now)],
+      [
+        r.item_id,
+        r.user_id,
+        String(r.amount),
+        String(r.max_amount ?? r.amount),
+        r.bid_id,
+        r.proxy_bid_id,
+        String(r.now),
+      ],
     )) as string[];
     const [kind, a = "0", b = "0", leader, extensionId, extensionSeq] = reply;
     if (kind === "not_found") return { kind };
@@ -569,7 +584,9 @@ export class RedisAuctionBook implements AuctionBook {
 
   /** closeOutcome in JS: each due item under WATCH, closed in a MULTI; a lost race re-reads the item. */
   private async closeOptimistic(now: number, limit: number): Promise<ClosedEvent[]> {
-    const due = await this.client.zRangeByScore(this.keys.ends, "-inf", now, { LIMIT: { offset: 0, count: limit } });
+    const due = await this.client.zRangeByScore(this.keys.ends, "-inf", now, {
+      LIMIT: { offset: 0, count: limit },
+    });
     const closed: ClosedEvent[] = [];
     let next = 0;
     const worker = async () => {

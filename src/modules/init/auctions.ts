@@ -73,7 +73,11 @@ export const auctionInits = {
     }
     // A reader of the archive: one connection is plenty, and migrating first (idempotent, under the
     // archiver's advisory lock) means the tables exist before the first read.
-    const archive = new PostgresBidArchive({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, poolSize: 2 });
+    const archive = new PostgresBidArchive({
+      url: config.DATABASE_URL,
+      schema: config.DATABASE_SCHEMA,
+      poolSize: 2,
+    });
     return {
       value: new AuctionHistory(get("auctionItems"), archive, get("logger")),
       start: () => archive.migrate(),
@@ -97,7 +101,9 @@ export const auctionInits = {
           "(run --role bidder,processor or all, or set ORDERS_TABLE and SNS_TOPIC_ARN/SQS_QUEUE_URL)",
       );
     } else if (!runs("orderProcessor") && !config.ORDERS_TABLE) {
-      logger.warn("auction wins stay pending: a separate processor cannot read this process's in-memory orders; set ORDERS_TABLE");
+      logger.warn(
+        "auction wins stay pending: a separate processor cannot read this process's in-memory orders; set ORDERS_TABLE",
+      );
     }
     const book = get("auctionBook");
     const settlement = new AuctionSettlement(
@@ -109,7 +115,11 @@ export const auctionInits = {
     const closer = new AuctionCloser(
       book,
       settlement,
-      { batch: config.AUCTION_CLOSE_BATCH, pollMs: config.AUCTION_CLOSE_POLL_MS, leaseMs: config.AUCTION_SETTLE_LEASE_MS },
+      {
+        batch: config.AUCTION_CLOSE_BATCH,
+        pollMs: config.AUCTION_CLOSE_POLL_MS,
+        leaseMs: config.AUCTION_SETTLE_LEASE_MS,
+      },
       logger,
       get("metrics").registry,
     );

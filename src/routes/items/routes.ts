@@ -25,7 +25,10 @@ export const ItemSchema = z
     max_end_at: timestamp,
     reserve_met: z.boolean().openapi({ description: "Someone leads at or above the (hidden) reserve price" }),
     settlement_status: z.enum(["pending", "settled", "settlement_failed"]).nullable(),
-    order_id: z.string().nullable().openapi({ description: "The order a win becomes, once closed with a winner" }),
+    order_id: z
+      .string()
+      .nullable()
+      .openapi({ description: "The order a win becomes, once closed with a winner" }),
     relisted_from: z.string().nullable(),
     relisted_as: z.string().nullable().openapi({ description: "The new listing after a failed settlement" }),
   })
@@ -45,13 +48,9 @@ const NewItemSchema = z
     start_price: bidMoney(100),
     min_increment: bidMoney(0.01).optional().openapi({ description: "Default 0.01" }),
     ends_at: future("ends_at"),
-    extend_window_s: z
-      .number()
-      .int()
-      .min(0)
-      .max(86_400)
-      .optional()
-      .openapi({ description: "Anti-sniping: a bid in the last this-many seconds moves ends_at; 0 (default) = off" }),
+    extend_window_s: z.number().int().min(0).max(86_400).optional().openapi({
+      description: "Anti-sniping: a bid in the last this-many seconds moves ends_at; 0 (default) = off",
+    }),
     max_end_at: future("max_end_at")
       .optional()
       .openapi({ description: "No extension goes past it; default ends_at + 1 h when extend_window_s > 0" }),
@@ -65,9 +64,9 @@ const BidSchema = z
   .object({
     user_id: z.string().min(1).max(128).openapi({ example: "17" }),
     amount: bidMoney(100.57),
-    max_amount: bidMoney(150)
-      .optional()
-      .openapi({ description: "Proxy bid: the book bids for you, one increment above others, up to this hidden maximum" }),
+    max_amount: bidMoney(150).optional().openapi({
+      description: "Proxy bid: the book bids for you, one increment above others, up to this hidden maximum",
+    }),
   })
   .openapi("Bid");
 
@@ -75,7 +74,9 @@ const BidAcceptedSchema = z
   .object({
     accepted: z.literal(true),
     bid_id: z.string(),
-    event_id: z.string().openapi({ description: "The last stream event the bid appended (resume a feed after it)" }),
+    event_id: z
+      .string()
+      .openapi({ description: "The last stream event the bid appended (resume a feed after it)" }),
     item_id: z.string(),
     amount: z.number().openapi({ description: "Where your bid stands (automatic bids included)" }),
     previous_bid: z.number(),
