@@ -66,8 +66,11 @@ for (const strategy of ["lua", "optimistic"] as const) {
         const entries = (await redis.sendCommand(["XRANGE", keys.stream, "-", "+"])) as [string, string[]][];
         const closes = new Map<string, number>();
         for (const [, f] of entries) {
-          const fields = Object.fromEntries(f.flatMap((v, i) => (i % 2 === 0 ? [[v, f[i + 1]]] : [])));
-          if (fields.t === "closed") closes.set(fields.item_id, (closes.get(fields.item_id) ?? 0) + 1);
+          const fields: Record<string, string> = Object.fromEntries(
+            f.flatMap((v, i) => (i % 2 === 0 ? [[v, f[i + 1]]] : [])),
+          );
+          const id = fields.item_id ?? "";
+          if (fields.t === "closed") closes.set(id, (closes.get(id) ?? 0) + 1);
         }
         expect(closes.size).toBe(ITEMS);
         expect([...closes.values()].every((n) => n === 1)).toBe(true);

@@ -113,7 +113,7 @@ test("kill -9 of the processor while it charges auction wins: every win one comp
 
     const charged = await charges();
     expect(charged.size).toBe(ITEMS);
-    for (const [i, id] of ids.entries()) expect(charged.get(settlementOrderId(id))).toBe(1);
+    for (const id of ids) expect(charged.get(settlementOrderId(id))).toBe(1);
     const bidder = children[0] as Spawned;
     for (const [i, id] of ids.entries()) {
       const order = (await (await fetch(`${bidder.url}/api/v1/items/${id}`)).json()) as Record<
