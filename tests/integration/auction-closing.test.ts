@@ -66,7 +66,7 @@ for (const strategy of ["lua", "optimistic"] as const) {
         const entries = (await redis.sendCommand(["XRANGE", keys.stream, "-", "+"])) as [string, string[]][];
         const closes = new Map<string, number>();
         for (const [, f] of entries) {
-          const fields: Record<string, string> = Object.fromEntries(
+          const fields: Record<string, string | undefined> = Object.fromEntries(
             f.flatMap((v, i) => (i % 2 === 0 ? [[v, f[i + 1]]] : [])),
           );
           const id = fields.item_id ?? "";
