@@ -2,7 +2,7 @@
  * Auction rules and the ports every auction backend implements. Money is integer cents everywhere
  * below the HTTP edge (domain/money.ts converts). The rules are pure functions: the memory book and
  * the optimistic Redis path call them, and the Lua scripts in adapters/redis/auctions.ts mirror them
- * step for step (tests/unit/auction-rules.test.ts and the property test hold them to the same outcomes).
+ * step for step (closing is a Lua script in both Redis strategies: see RedisAuctionBook.closeDue) (tests/unit/auction-rules.test.ts and the property test hold them to the same outcomes).
  */
 import { createHash } from "node:crypto";
 import { MAX_AMOUNT, moneyCents } from "./money.ts";

@@ -24,14 +24,12 @@ import {
   type BidStream,
   type BidsQuery,
   type ClosedEvent,
-  closeOutcome,
   compareEventIds,
   decideBid,
   decisionEvents,
   type ExtendedEvent,
   type ItemState,
   type ItemStatus,
-  isDue,
   type ListQuery,
   listed,
   type NewItem,
@@ -308,9 +306,6 @@ function bidFields(e: BidEvent): Record<string, string> {
   };
 }
 
-/** How many items the optimistic closer works on at once (each holds a pooled connection). */
-const OPTIMISTIC_CLOSE_CONCURRENCY = 16;
-
 export class RedisAuctionBook implements AuctionBook {
   readonly kind: string;
   private readonly bidScript = new Script(BID_SCRIPT);
@@ -349,8 +344,14 @@ export class RedisAuctionBook implements AuctionBook {
     return this.strategy === "lua" ? this.bidLua(request) : this.bidOptimistic(request);
   }
 
+  /**
+   * One Lua script in both strategies. BID_STRATEGY chooses how contended bids are decided; closing is
+   * uncontended batch work where a WATCH/MULTI per item (measured: 511 closes/s, close delay p99 18.6 s
+   * for 10,000 items ending in one second, against 6,211/s and 616 ms for the script) misses the 1 s
+   * target. Optimistic bids still see a close at once: it changes the hash they WATCH.
+   */
   closeDue(now: number, limit: number): Promise<ClosedEvent[]> {
-    return this.strategy === "lua" ? this.closeLua(now, limit) : this.closeOptimistic(now, limit);
+    return this.closeLua(now, limit);
   }
 
   async nextEnd(): Promise<number | undefined> {
@@ -580,84 +581,6 @@ export class RedisAuctionBook implements AuctionBook {
       });
     }
     return closed;
-  }
-
-  /** closeOutcome in JS: each due item under WATCH, closed in a MULTI; a lost race re-reads the item. */
-  private async closeOptimistic(now: number, limit: number): Promise<ClosedEvent[]> {
-    const due = await this.client.zRangeByScore(this.keys.ends, "-inf", now, {
-      LIMIT: { offset: 0, count: limit },
-    });
-    const closed: ClosedEvent[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < due.length) {
-        const event = await this.closeOne(due[next++] as string, now);
-        if (event) closed.push(event);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(OPTIMISTIC_CLOSE_CONCURRENCY, due.length) }, worker));
-    return closed;
-  }
-
-  private async closeOne(itemId: string, now: number): Promise<ClosedEvent | undefined> {
-    const k = this.keys;
-    const key = k.item(itemId);
-    for (let attempt = 0; attempt < this.retries; attempt++) {
-      const result = await (this.pool as RedisPool).execute(async (client) => {
-        await client.watch(key);
-        const item = await this.getWith(client, itemId);
-        if (!item || !isDue(item, now)) {
-          await client.unwatch();
-          // The entry is stale: the item closed elsewhere, or an extension moved its end.
-          if (item?.status === "open") await client.zAdd(k.ends, { score: item.ends_at, value: itemId });
-          else await client.zRem(k.ends, itemId);
-          return { done: undefined };
-        }
-        const outcome = closeOutcome(item);
-        const event: ClosedEvent = {
-          type: "closed",
-          event_id: "",
-          item_id: itemId,
-          ...outcome,
-          ends_at: item.ends_at,
-          timestamp: now,
-          seq: item.seq + 1,
-        };
-        const multi = client
-          .multi()
-          .xAdd(k.stream, "*", {
-            t: "closed",
-            item_id: itemId,
-            status: outcome.status,
-            winner_id: outcome.winner_id ?? "",
-            amount: String(outcome.amount),
-            reserve_met: outcome.reserve_met ? "1" : "0",
-            ends_at: String(item.ends_at),
-            ts: String(now),
-            seq: String(event.seq),
-          })
-          .hSet(key, {
-            status: outcome.status,
-            settlement_status: outcome.settlement_status ?? "",
-            seq: String(event.seq),
-          })
-          .zRem(k.ends, itemId)
-          .zRem(k.index("open"), itemId)
-          .zAdd(k.index(outcome.status), { score: 0, value: itemId });
-        if (outcome.settlement_status === "pending") multi.zAdd(k.settle, { score: now, value: itemId });
-        try {
-          const [id] = (await multi.exec()) as unknown[];
-          event.event_id = String(id);
-          return { done: event };
-        } catch (err) {
-          if (err instanceof WatchError) return undefined;
-          throw err;
-        }
-      });
-      if (result) return result.done;
-    }
-    // A bid kept winning the race: the item stays in auction:ends and the next pass closes it.
-    return undefined;
   }
 
   private async getWith(client: Redis, itemId: string): Promise<ItemState | undefined> {
