@@ -40,6 +40,13 @@ export function bidderContract(name: string, start: () => Promise<AuctionTarget>
         highest_bidder_id: null,
         bid_count: 0,
         ends_at: "2099-01-01T00:00:00.000Z",
+        extend_window_s: 0,
+        max_end_at: "2099-01-01T00:00:00.000Z",
+        reserve_met: false,
+        settlement_status: null,
+        order_id: null,
+        relisted_from: null,
+        relisted_as: null,
       });
       const again = await post(`${base}/api/v1/items`, {
         item_id: "lamp-1",

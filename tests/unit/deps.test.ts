@@ -30,7 +30,7 @@ describe("the dependency map", () => {
   });
 
   test("worker modules start after the HTTP server and stop before it", () => {
-    for (const worker of ["orderProcessor", "liveFeed", "archiveWorker"] as const) {
+    for (const worker of ["orderProcessor", "liveFeed", "archiveWorker", "auctionCloser"] as const) {
       expect(DEPS[worker]).toContain("server");
     }
   });
@@ -73,10 +73,12 @@ describe("resourcesOf", () => {
     [
       "bidder",
       {
-        tables: [],
+        // The closer settles wins into orders (the orders table, publishing), through the order
+        // service, whose gateway module brings the charge ledger's table; the bid history reads PostgreSQL.
+        tables: ["ORDERS_TABLE", "IDEMPOTENCY_TABLE"],
         redis: true,
-        postgres: false,
-        publishOrders: false,
+        postgres: true,
+        publishOrders: true,
         consumeOrders: false,
         adminToken: true,
       },
