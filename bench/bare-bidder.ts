@@ -27,6 +27,10 @@ Bun.serve({
         min_increment: 1,
         ends_at: Date.parse(b.ends_at),
         created_at: Date.now(),
+        extend_window_s: 0,
+        max_end_at: Date.parse(b.ends_at),
+        reserve_price: 0,
+        relisted_from: null,
       });
       return Response.json({ item_id: b.item_id }, { status: 201 });
     }
@@ -38,6 +42,7 @@ Bun.serve({
       user_id: b.user_id,
       amount: Math.round(b.amount * 100),
       bid_id: crypto.randomUUID(),
+      proxy_bid_id: crypto.randomUUID(),
       now: Date.now(),
     });
     return Response.json(outcome, { status: outcome.kind === "accepted" ? 201 : 409 });

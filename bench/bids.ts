@@ -1,7 +1,8 @@
 /**
- * Bids/s on one bidder core with real Redis, both strategies, against a bare Bun.serve that runs the
- * same Lua script with no framework (the ceiling for this machine). Server on core BENCH_SERVER_CORE,
- * wrk on BENCH_LOAD_CORE. Usage: bun bench/bids.ts [--seconds 10] [--connections 1000]
+ * Bids/s on one bidder core with real Redis, both strategies, with proxy bidding off (plain amounts)
+ * and on (every bid carries a max_amount, so the book answers with automatic bids), against a bare
+ * Bun.serve that runs the same Lua script with no framework (the ceiling for this machine). Server on
+ * core BENCH_SERVER_CORE, wrk on BENCH_LOAD_CORE. Usage: bun bench/bids.ts [--seconds 10] [--connections 1000]
  */
 import {
   arg,
@@ -22,18 +23,18 @@ const prefix = `bench_bids_${Date.now().toString(36)}:`;
 
 // Each wrk thread raises its own counter; the two threads interleave, so about half the bids are
 // accepted and the rest refused as too low, as with many bidders on one item.
-const script = `local counter = 0
+const script = (proxy: boolean) => `local counter = 0
 local threads = 0
 function setup(thread) thread:set("tid", threads); threads = threads + 1 end
 function request()
   counter = counter + 1
   local cents = counter * 2 + tid
-  local body = string.format('{"user_id":"bidder-%d-%d","amount":%d.%02d}', tid, counter % 1000, math.floor(cents / 100), cents % 100)
+  local body = string.format('{"user_id":"bidder-%d-%d","amount":%d.%02d${proxy ? ',"max_amount":%d.%02d' : ""}}', tid, counter % 1000, math.floor(cents / 100), cents % 100${proxy ? ", math.floor(cents / 100) + 1, cents % 100" : ""})
   return wrk.format("POST", nil, { ["Content-Type"] = "application/json" }, body)
 end
 `;
 
-async function run(name: string, cmd: string[], env: Record<string, string>) {
+async function run(name: string, cmd: string[], env: Record<string, string>, proxy = false) {
   const port = freePort();
   const base = `http://127.0.0.1:${port}`;
   const proc = await startPinned(
@@ -55,7 +56,12 @@ async function run(name: string, cmd: string[], env: Record<string, string>) {
       }),
     });
     if (created.status !== 201) throw new Error(`create: ${created.status} ${await created.text()}`);
-    const r = await wrk(`${base}/api/v1/items/${item}/bid`, { connections, seconds, script, threads: 2 });
+    const r = await wrk(`${base}/api/v1/items/${item}/bid`, {
+      connections,
+      seconds,
+      script: script(proxy),
+      threads: 2,
+    });
     const state = (await (await fetch(`${base}/api/v1/items/${item}`)).json()) as { bid_count: number };
     return { name, ...r, accepted: state.bid_count };
   } finally {
@@ -79,6 +85,16 @@ try {
       BID_STRATEGY: "optimistic",
     }),
   );
+  for (const strategy of ["lua", "optimistic"]) {
+    results.push(
+      await run(
+        `shop ${strategy} proxy`,
+        [process.execPath, "src/main.ts", "--role", "bidder"],
+        { ...env, BID_STRATEGY: strategy },
+        true,
+      ),
+    );
+  }
 } finally {
   await dropPrefix(prefix);
 }

@@ -264,6 +264,30 @@ export const vars = {
     expected: "integer 1..1024",
     doc: "Optimistic strategy: Redis connections for WATCH (each transaction needs its own)",
   }),
+  AUCTION_CLOSE_BATCH: v({
+    schema: integer(1, 10_000),
+    default: "200",
+    expected: "integer 1..10000",
+    doc: "Auctions one atomic close step closes (one Lua script, or WATCH/MULTI per item)",
+  }),
+  AUCTION_CLOSE_POLL_MS: v({
+    schema: integer(10, 60_000),
+    default: "250",
+    expected: "integer ms 10..60000",
+    doc: "Longest the closer sleeps between looks for ended auctions (it wakes for the next known end)",
+  }),
+  AUCTION_SETTLE_POLL_MS: v({
+    schema: integer(10, 600_000),
+    default: "1000",
+    expected: "integer ms 10..600000",
+    doc: "How often a settlement's order is looked at while the processor charges it",
+  }),
+  AUCTION_SETTLE_LEASE_MS: v({
+    schema: integer(100, 3_600_000),
+    default: "15000",
+    expected: "integer ms 100..3600000",
+    doc: "A settlement step claimed by a closer that died is taken over after this",
+  }),
   WS_PING_MS: v({
     schema: integer(1000, 3_600_000),
     default: "20000",

@@ -3,6 +3,8 @@
  * runtime's name. The rest of the code only speaks web-standard Request/Response.
  */
 
+import http from "node:http";
+
 declare const Deno:
   | {
       version: { deno: string };
@@ -22,6 +24,41 @@ declare const Deno:
 export const isDeno = typeof Deno !== "undefined";
 
 export const runtimeName = isDeno ? `deno ${Deno?.version.deno}` : `bun ${Bun.version}`;
+
+/**
+ * The request line plus headers the runtime's own parser accepts; past it the runtime answers by
+ * itself, before our code runs (docs/http-edge.md). Deno's (hyper's) bound is fixed at 64 KiB; Bun's
+ * default is 16 KiB and is raised to the same 64 KiB, so both runtimes hand the same requests to the
+ * app, which answers them like any other.
+ */
+export const HEAD_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * How much of an unwanted request body (over the limit, or sent to a request we refuse) is read and
+ * thrown away so that the client, still sending, gets the answer: Bun resets a connection whose
+ * request body is unread when the response goes out, and the client then sees no answer at all.
+ * Past this, Bun cuts the connection (a reset): reading a hostile upload forever costs more than a
+ * client that ignores our limit deserves.
+ */
+export const DISCARD_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Makes an answer deliverable while the request body may still be arriving (see DISCARD_LIMIT_BYTES).
+ * Bun: reads and discards the rest of the body, up to the discard bound, memory staying flat.
+ * Deno answers and closes cleanly by itself, so the rest is not read.
+ */
+export async function discardBody(body: ReadableStream<Uint8Array>): Promise<void> {
+  if (isDeno) {
+    await body.cancel().catch(() => {});
+    return;
+  }
+  const reader = body.getReader();
+  try {
+    for (;;) if ((await reader.read()).done) return;
+  } catch {
+    // Bun's own bound (maxRequestBodySize) was reached, or the client went away: nothing left to read.
+  }
+}
 
 /** A server-side WebSocket, the same on both runtimes. */
 export interface WsPeer {
@@ -95,12 +132,18 @@ export function serve(options: ServeOptions): HttpServer {
       return new Response(null);
     },
   };
+  // Bun reads its header limit from node:http's setting (the --max-http-header-size flag) when a server starts.
+  (http as { maxHeaderSize: number }).maxHeaderSize = HEAD_LIMIT_BYTES;
   const server = Bun.serve<BunSocketData>({
     port: options.port,
     hostname: options.hostname,
-    // Bun rejects larger bodies before they reach us; the app's own limit answers with the uniform error body,
-    // so Bun's bound only needs to be above it.
-    maxRequestBodySize: options.maxRequestBodySize + 1024,
+    // The app enforces the body limit while streaming and discards what follows (discardBody); Bun's own
+    // bound only ends a body that keeps coming past that.
+    maxRequestBodySize: options.maxRequestBodySize + DISCARD_LIMIT_BYTES,
+    // Bun's default (10 s) cuts a request whose answer takes longer (a loaded checkout) with a reset, and a
+    // keep-alive connection must outlive the load balancer's idle timeout (3 pings: terraform/config.ts,
+    // albIdleTimeoutSeconds), or the balancer reuses a connection Bun just closed and answers 502.
+    idleTimeout: Math.min(255, Math.ceil((3 * ws.pingMs) / 1000) + 5),
     fetch: (req) => options.fetch(req, env),
     websocket: {
       backpressureLimit: ws.sendBufferBytes,

@@ -1,30 +1,44 @@
 /**
- * Fans the bid stream out to WebSocket subscribers. One reader per process follows the whole stream
+ * Fans the item stream out to WebSocket subscribers. One reader per process follows the whole stream
  * from the last id it delivered, so a Redis blip resumes with no gap and no duplicate; every
- * subscriber gets its item's snapshot, then exactly the bids the snapshot does not contain, in order.
- * A subscriber whose send buffer overflows is closed (4008) and never slows the others down.
+ * subscriber gets its item's snapshot, then exactly the events the snapshot does not contain, in
+ * order. A client resuming with `since` instead gets every event of its item after that id, read back
+ * from the stream, then the live ones; if the stream no longer holds them, a fresh snapshot marked
+ * `recovered: false`. A subscriber whose send buffer overflows is closed (4008) and never slows the
+ * others down.
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { AuctionBook, BidEvent, BidStream } from "../domain/auctions.ts";
+import { type AuctionBook, type BidStream, compareEventIds, type ItemUpdate } from "../domain/auctions.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { WsPeer } from "../runtime.ts";
 import { sleep } from "../util/time.ts";
-import { bidFrame, snapshotFrame } from "./views.ts";
+import { snapshotFrame, updateFrame } from "./views.ts";
 
 export const CLOSE_SLOW_CONSUMER = 4008;
 export const CLOSE_ITEM_GONE = 4404;
 export const CLOSE_GOING_AWAY = 1001;
 
 const READ_COUNT = 1000;
+/**
+ * A resume reads the stream from the client's id: past this many entries (all items') it gives up
+ * and sends a snapshot with recovered: false, so one far-behind client cannot stall the others.
+ */
+export const RESUME_MAX_ENTRIES = 100_000;
 const BLOCK_MS = 500;
 const MAX_BACKOFF_MS = 2000;
 
 interface Subscriber {
   itemId: string;
   peer: WsPeer;
-  /** The snapshot's bid_count; undefined while the snapshot is being read, when bids are held in `held`. */
-  afterSeq: number | undefined;
-  held: BidEvent[];
+  /** Undefined while the snapshot or the replay is being read; events are held in `held` meanwhile. */
+  live: boolean;
+  /**
+   * The last event delivered, as the item's seq and as the stream id: an event is new to this
+   * subscriber iff it is past both (a snapshot sets the seq, a replay the id).
+   */
+  afterSeq: number;
+  afterId: string;
+  held: ItemUpdate[];
 }
 
 const CENSUS_MS = 60_000;
@@ -66,7 +80,7 @@ export class Broadcaster {
     });
     this.delay = new Histogram({
       name: "broadcast_delay_seconds",
-      help: "From a bid's acceptance to its fan-out by this broadcaster",
+      help: "From an item event's append to its fan-out by this broadcaster",
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     });
@@ -92,10 +106,10 @@ export class Broadcaster {
     for (const s of this.byPeer.values()) s.peer.close(CLOSE_GOING_AWAY, "server shutting down");
   }
 
-  /** Registers first, then reads the snapshot, so no bid can fall between the two. */
-  async open(itemId: string, peer: WsPeer): Promise<void> {
+  /** Registers first, then reads the snapshot or the replay, so no event can fall between the two. */
+  async open(itemId: string, peer: WsPeer, since?: string): Promise<void> {
     await this.started;
-    const sub: Subscriber = { itemId, peer, afterSeq: undefined, held: [] };
+    const sub: Subscriber = { itemId, peer, live: false, afterSeq: 0, afterId: "0-0", held: [] };
     let set = this.byItem.get(itemId);
     if (!set) {
       set = new Set();
@@ -105,7 +119,18 @@ export class Broadcaster {
     this.byPeer.set(peer, sub);
     this.subscribers.inc();
     let item: Awaited<ReturnType<AuctionBook["get"]>>;
+    let recovered: false | undefined;
     try {
+      if (since !== undefined) {
+        const replay = await this.replay(itemId, since);
+        if (replay) {
+          sub.afterId = since;
+          for (const e of replay) if (!this.deliverNew(sub, e)) return;
+          this.goLive(sub);
+          return;
+        }
+        recovered = false;
+      }
       item = await this.book.get(itemId);
     } catch (err) {
       this.logger.warn("snapshot read failed", { item_id: itemId, ...errorFields(err) });
@@ -119,11 +144,49 @@ export class Broadcaster {
       this.close(peer);
       return;
     }
-    sub.afterSeq = item.bid_count;
-    if (!this.deliver(sub, snapshotFrame(item, Date.now()))) return;
-    for (const e of sub.held) if (e.seq > item.bid_count && !this.deliver(sub, bidFrame(e))) return;
-    sub.held = [];
+    sub.afterSeq = item.seq;
+    if (!this.deliver(sub, snapshotFrame(item, Date.now(), recovered))) return;
     this.sent.inc();
+    this.goLive(sub);
+  }
+
+  /**
+   * The item's events after `since`, or undefined when the stream may no longer hold all of them
+   * (trimmed, or a Redis that lost its data) or they are too far back to read.
+   */
+  private async replay(itemId: string, since: string): Promise<ItemUpdate[] | undefined> {
+    const holds = async () => {
+      const first = await this.stream.firstId();
+      return first !== undefined && compareEventIds(first, since) <= 0;
+    };
+    if (!(await holds()) || compareEventIds(since, await this.stream.lastId()) > 0) return undefined;
+    const events: ItemUpdate[] = [];
+    let cursor = since;
+    for (let read = 0; read < RESUME_MAX_ENTRIES; ) {
+      const batch = await this.stream.range(cursor, READ_COUNT);
+      for (const e of batch) if (e.type !== "item" && e.item_id === itemId) events.push(e);
+      read += batch.length;
+      cursor = batch.at(-1)?.event_id ?? cursor;
+      if (batch.length < READ_COUNT) {
+        // Trimming cuts from the front: if entries up to `since` are still there, none after it went.
+        return (await holds()) ? events : undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** Delivers what arrived while the snapshot or replay was read, then hands the subscriber to fanOut. */
+  private goLive(sub: Subscriber): void {
+    for (const e of sub.held) if (!this.deliverNew(sub, e)) return;
+    sub.held = [];
+    sub.live = true;
+  }
+
+  private deliverNew(sub: Subscriber, e: ItemUpdate, frame?: string): boolean {
+    if (e.seq <= sub.afterSeq || compareEventIds(e.event_id, sub.afterId) <= 0) return true;
+    sub.afterSeq = e.seq;
+    sub.afterId = e.event_id;
+    return this.deliver(sub, frame ?? updateFrame(e));
   }
 
   close(peer: WsPeer): void {
@@ -143,7 +206,7 @@ export class Broadcaster {
         const events = await this.stream.read(this.cursor, READ_COUNT, BLOCK_MS);
         for (const e of events) {
           this.cursor = e.event_id;
-          if (e.type === "bid") this.fanOut(e);
+          if (e.type !== "item") this.fanOut(e);
         }
         if (failures > 0) this.logger.info("stream reader resumed", { after: this.cursor });
         failures = 0;
@@ -159,17 +222,17 @@ export class Broadcaster {
     }
   }
 
-  private fanOut(e: BidEvent): void {
+  private fanOut(e: ItemUpdate): void {
     const set = this.byItem.get(e.item_id);
     if (!set) return;
     this.delay.observe(Math.max(0, Date.now() - e.timestamp) / 1000);
-    let frame: string | undefined;
+    const frame = updateFrame(e);
     let sent = 0;
     for (const sub of set) {
-      if (sub.afterSeq === undefined) sub.held.push(e);
-      else if (e.seq > sub.afterSeq) {
-        frame ??= bidFrame(e);
-        if (this.deliver(sub, frame)) sent++;
+      if (!sub.live) sub.held.push(e);
+      else {
+        const before = sub.afterId;
+        if (this.deliverNew(sub, e, frame) && sub.afterId !== before) sent++;
       }
     }
     this.sent.inc(sent);

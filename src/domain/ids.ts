@@ -3,7 +3,7 @@ import { z } from "@hono/zod-openapi";
 export const INT32_MAX = 2_147_483_647;
 
 /** A JSON integer in min..int32 max; strings are not coerced ("123" is not 123). */
-export const int32 = (min: number) => z.number().int().min(min).max(INT32_MAX);
+export const int32 = (min: number) => z.number().int().min(min).max(INT32_MAX).openapi({ format: "int32" });
 
 /**
  * A path segment holding an int32 id >= 1: plain decimal digits only, so `1e3`, `1.5`, `+1`, `01`
@@ -22,3 +22,20 @@ export const int32PathParam = (name: string) =>
       minimum: 1,
       example: 12345,
     });
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
+const STRING_ID = /^(?:[^\x00-\x1f\x7f-\x9f\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
+
+/**
+ * A string id (order ids, bidder ids, SKU-style product references), the one rule for every role:
+ * 1..max characters, none of them a control character (NUL, newlines, escapes: they break keys, logs
+ * and terminals) or an unpaired surrogate (not Unicode; stores re-encode it as U+FFFD, another id).
+ */
+export const stringId = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    // No `u` flag: the pattern is published in the OpenAPI document, where a flag cannot go; the
+    // surrogate pair alternative reads the same with or without one.
+    .regex(STRING_ID, "must not contain control characters or unpaired surrogates");

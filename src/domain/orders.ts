@@ -1,9 +1,9 @@
 import { z } from "@hono/zod-openapi";
-import { int32 } from "./ids.ts";
+import { int32, stringId } from "./ids.ts";
 import { fromCents, MAX_PRICE, moneyNumber, toCents } from "./money.ts";
 
 /** A product id is an int32 or a string: the seeds' clients send SKUs like "SKU-001". */
-const ProductRef = z.union([int32(1), z.string().min(1).max(64)]).openapi({ example: 12345 });
+const ProductRef = z.union([int32(1), stringId(64)]).openapi({ example: 12345 });
 
 const Price = moneyNumber({ min: 0, max: MAX_PRICE, example: 19.99 });
 
@@ -15,7 +15,7 @@ export const OrderItemSchema = z.object({
 
 export const OrderInputSchema = z
   .object({
-    order_id: z.string().min(1).max(64).optional().openapi({ example: "order-0001" }),
+    order_id: stringId(64).optional().openapi({ example: "order-0001" }),
     customer_id: int32(1).openapi({ example: 123 }),
     items: z.array(OrderItemSchema).min(1).max(100),
   })

@@ -6,7 +6,7 @@ import type { Readiness } from "../modules/graph.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import type { ServeEnv, Upgrade } from "../runtime.ts";
+import { discardBody, type ServeEnv, type Upgrade } from "../runtime.ts";
 import { ApiError, type ErrorBody, toApiError } from "./errors.ts";
 import { type Handle, routeRegistrar } from "./route.ts";
 
@@ -45,6 +45,23 @@ export interface HttpCore {
   /** A logger that carries the request id, for handlers that log. */
   log(c: Context<AppEnv>): Logger;
 }
+
+/**
+ * The methods HTTP defines (RFC 9110 §9, PATCH from RFC 5789). Any other token is answered like a
+ * defined method the resource lacks, 405 with Allow (404 off every route): RFC 9110 permits 501, but a
+ * 5xx chosen by the client would let anyone inflate the 5xx rate that alarms and autoscaling read.
+ */
+const KNOWN_METHODS = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "CONNECT",
+  "OPTIONS",
+  "TRACE",
+  "PATCH",
+]);
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -96,9 +113,14 @@ export function createHttp(opts: {
     } finally {
       inFlight--;
     }
+    // An answer sent before the body was read is lost on Bun unless the rest of the body is read first.
+    if (res.status >= 400 && req.body !== null && !req.bodyUsed && !req.body.locked)
+      await discardBody(req.body);
     res.headers.set("X-Request-Id", state.requestId);
     const ms = performance.now() - started;
-    metrics.http.record(req.method, state.route, res.status, ms / 1000);
+    // Unmatched requests may carry any method token: one label for the unknown ones bounds the series.
+    const method = state.route !== "unmatched" || KNOWN_METHODS.has(req.method) ? req.method : "OTHER";
+    metrics.http.record(method, state.route, res.status, ms / 1000);
     if (requestLog) {
       // request_id, method (an HTTP token) and route (our own templates) never need JSON escaping.
       logger.infoFragment(
@@ -185,6 +207,8 @@ export function createHttp(opts: {
       app.getOpenAPIDocument({
         openapi: "3.0.3",
         info: { title: opts.title, version: opts.version },
+        // Relative: the paths are at the root of whichever host serves this document.
+        servers: [{ url: "/", description: "This server" }],
       }),
     );
     c.header("Content-Type", "application/json");

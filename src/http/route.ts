@@ -5,8 +5,10 @@
  */
 import type { RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { discardBody } from "../runtime.ts";
 import type { App, AppEnv } from "./app.ts";
-import { ApiError, describeIssues } from "./errors.ts";
+import { ApiError, describeIssues, ErrorSchema } from "./errors.ts";
 
 type Schema = z.ZodType;
 type Out<S> = S extends Schema ? z.output<S> : undefined;
@@ -26,14 +28,71 @@ export interface RouteInput<R> {
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
+const UTF8 = /^utf-?8$/i;
 
 export function isJsonContentType(type: string | undefined): boolean {
   return type !== undefined && JSON_TYPE.test(type);
 }
 
+/**
+ * Whether the request frames a body (RFC 9112 §6.3): a transfer coding or a non-zero Content-Length.
+ * `req.body` cannot tell: Deno hands every POST a body stream, even with Content-Length: 0.
+ */
+export function framesBody(req: Request): boolean {
+  if (req.headers.has("transfer-encoding")) return true;
+  const length = req.headers.get("content-length");
+  return length !== null && Number(length) !== 0;
+}
+
+/**
+ * A string no store keeps as sent: NUL (PostgreSQL text refuses it; C clients truncate at it) or a lone
+ * surrogate (not Unicode: UTF-8 encoders, and so DynamoDB, Redis and our logs, turn it into U+FFFD).
+ */
+const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The path of the first unstorable string (value or key) in a parsed JSON body, or undefined. */
+export function unstorableString(value: unknown, path = ""): string | undefined {
+  if (typeof value === "string") return UNSTORABLE.test(value) ? path || "(body)" : undefined;
+  if (typeof value !== "object" || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const bad = unstorableString(value[i], path ? `${path}.${i}` : String(i));
+      if (bad !== undefined) return bad;
+    }
+    return undefined;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const at = path ? `${path}.${k}` : k;
+    if (UNSTORABLE.test(k)) return at;
+    const bad = unstorableString(v, at);
+    if (bad !== undefined) return bad;
+  }
+  return undefined;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The client went away while sending its body. Nobody reads the answer; it is a 4xx outcome of its
+ * own (nginx's 499) so that it neither counts as a server error nor looks like a served request.
+ */
+export const clientClosed = () =>
+  new ApiError(
+    499 as ContentfulStatusCode,
+    "CLIENT_CLOSED_REQUEST",
+    "the client closed the connection before sending the whole body",
+  );
+
 function invalid(message: string, error: z.ZodError): ApiError {
   return new ApiError(400, "INVALID_INPUT", message, describeIssues(error.issues));
 }
+
+/** Every operation can fail unexpectedly; the contract documents that 500 on each one. */
+const internalError = {
+  description: "Unexpected error (logged with the request id)",
+  content: { "application/json": { schema: ErrorSchema } },
+};
 
 export interface RouteOptions {
   /** Largest accepted body; larger ones get 413 PAYLOAD_TOO_LARGE. */
@@ -56,7 +115,7 @@ function register<R extends RouteConfig>(
   route: R,
   handler: (c: Context<AppEnv>, input: RouteInput<R>) => Response | Promise<Response>,
 ): void {
-  app.openAPIRegistry.registerPath(route);
+  app.openAPIRegistry.registerPath({ ...route, responses: { 500: internalError, ...route.responses } });
   const params = route.request?.params as Schema | undefined;
   const query = route.request?.query as Schema | undefined;
   const headers = route.request?.headers as Schema | undefined;
@@ -92,9 +151,56 @@ function register<R extends RouteConfig>(
     return input;
   };
 
+  /**
+   * The body, read with the limit enforced as it streams in: a declared length over the limit is refused
+   * before reading, a chunked body once it passes the limit, so memory never holds more than the limit.
+   */
+  const readBytes = async (req: Request, stream: ReadableStream<Uint8Array>): Promise<Uint8Array> => {
+    const declared = req.headers.get("content-length");
+    if (declared !== null) {
+      if (Number(declared) > options.bodyLimitBytes) {
+        await discardBody(stream);
+        throw tooLarge();
+      }
+      try {
+        // The runtime reads exactly the declared length.
+        return new Uint8Array(await req.arrayBuffer());
+      } catch {
+        throw clientClosed();
+      }
+    }
+    const reader = stream.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch {
+        throw clientClosed();
+      }
+      if (next.done) break;
+      size += next.value.byteLength;
+      if (size > options.bodyLimitBytes) {
+        reader.releaseLock();
+        await discardBody(stream);
+        throw tooLarge();
+      }
+      chunks.push(next.value);
+    }
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    return bytes;
+  };
+
   const readBody = async (c: Context<AppEnv>, schema: Schema): Promise<unknown> => {
+    const req = c.req.raw;
     let text = "";
-    if (c.req.raw.body !== null) {
+    if (req.body !== null && framesBody(req)) {
       const type = c.req.header("content-type");
       if (!isJsonContentType(type)) {
         throw new ApiError(
@@ -104,11 +210,21 @@ function register<R extends RouteConfig>(
           type || undefined,
         );
       }
-      if (Number(c.req.header("content-length") ?? 0) > options.bodyLimitBytes) throw tooLarge();
-      // Chunked bodies have no length up front; the runtime caps them just above the limit.
-      const bytes = await c.req.arrayBuffer();
-      if (bytes.byteLength > options.bodyLimitBytes) throw tooLarge();
-      text = new TextDecoder().decode(bytes);
+      const charset = CHARSET.exec(type ?? "")?.[1];
+      if (charset !== undefined && !UTF8.test(charset)) {
+        throw new ApiError(
+          415,
+          "UNSUPPORTED_MEDIA_TYPE",
+          "request body must be UTF-8 (charset=utf-8)",
+          charset,
+        );
+      }
+      const bytes = await readBytes(req, req.body);
+      try {
+        text = utf8.decode(bytes);
+      } catch {
+        throw new ApiError(400, "INVALID_INPUT", "request body is not valid UTF-8");
+      }
     }
     if (text.trim() === "") {
       if (bodyRequired) throw new ApiError(400, "INVALID_INPUT", "request body is required");
@@ -119,6 +235,15 @@ function register<R extends RouteConfig>(
       json = JSON.parse(text);
     } catch (err) {
       throw new ApiError(400, "INVALID_INPUT", "Malformed JSON in request body", (err as Error).message);
+    }
+    const unstorable = unstorableString(json);
+    if (unstorable !== undefined) {
+      throw new ApiError(
+        400,
+        "INVALID_INPUT",
+        "Invalid request body",
+        `${unstorable}: must not contain NUL or unpaired surrogates`,
+      );
     }
     const r = schema.safeParse(json);
     if (!r.success) throw invalid("Invalid request body", r.error);

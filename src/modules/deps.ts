@@ -54,14 +54,17 @@ export const DEPS = {
   bidStream: ["config", "auctionBackend"],
   bidArchive: ["config"],
   auctionItems: ["auctionBook", "logger"],
-  bidderApi: ["config", "http", "auctionItems"],
+  bidHistory: ["config", "auctionBook", "auctionItems", "logger"],
+  bidderApi: ["config", "http", "auctionItems", "bidHistory"],
+  // Closes auctions and settles them into orders, so it needs the order pipeline; after "server".
+  auctionCloser: ["server", "config", "logger", "metrics", "auctionBook", "orders"],
   // After "server": these start once the server listens and stop before it.
   liveFeed: ["logger", "metrics", "http", "server", "auctionBook", "auctionItems", "bidStream"],
   archiveWorker: ["config", "logger", "metrics", "server", "bidStream", "bidArchive"],
   // roles
   api: ["productsApi", "adminApi", "ordersApi", "commerceApi", "server"],
   processor: ["orderProcessor", "server"],
-  bidder: ["bidderApi", "server"],
+  bidder: ["bidderApi", "auctionCloser", "server"],
   broadcaster: ["liveFeed", "server"],
   archiver: ["archiveWorker", "server"],
   all: ["api", "processor", "bidder", "broadcaster", "archiver"],
@@ -142,6 +145,7 @@ export const USES = {
   commerceApi: ["adminToken"],
   auctionBackend: ["redis"],
   bidArchive: ["postgres"],
+  bidHistory: ["postgres"],
   bidderApi: ["adminToken"],
 } as const satisfies { [K in ModuleName]?: readonly Resource[] };
 

@@ -6,6 +6,7 @@ import type { DynamoDb } from "../adapters/dynamodb/client.ts";
 import type { RedisConnection } from "../adapters/redis/client.ts";
 import type { Archiver } from "../auctions/archiver.ts";
 import type { Broadcaster } from "../auctions/broadcaster.ts";
+import type { AuctionCloser } from "../auctions/closer.ts";
 import type { Config } from "../config.ts";
 import type { AuctionBook, BidArchive, BidStream } from "../domain/auctions.ts";
 import type { CartStore } from "../domain/carts.ts";
@@ -21,7 +22,7 @@ import type { LambdaProcessor } from "../lambda/processor.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Resilience } from "../resilience/index.ts";
-import type { AuctionItems } from "../services/auction-items.ts";
+import type { AuctionHistory, AuctionItems } from "../services/auction-items.ts";
 import type { CartService } from "../services/carts.ts";
 import type { CheckoutService } from "../services/checkout.ts";
 import type { OrderService } from "../services/orders.ts";
@@ -85,7 +86,11 @@ export interface Modules {
   bidStream: BidStream;
   bidArchive: BidArchive;
   auctionItems: AuctionItems;
+  /** GET …/bids: the archive when DATABASE_URL is set, else the book. */
+  bidHistory: AuctionHistory;
   bidderApi: undefined;
+  /** The bidder role's worker: closes due auctions and settles them into orders. */
+  auctionCloser: AuctionCloser;
   /** The broadcaster role's worker: stream reader, WebSocket fan-out and the live page. */
   liveFeed: Broadcaster;
   /** The archiver role's worker: consumer group → archive. */

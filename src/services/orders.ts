@@ -4,6 +4,8 @@
  * order_id starts from nothing. A crash between the two steps leaves a pending order without a
  * message: inert (nothing charges it), and the client's retry with the same order_id publishes it.
  */
+
+import { fromCents } from "../domain/money.ts";
 import {
   isFinal,
   lineTotal,
@@ -22,6 +24,7 @@ import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
 import type { Semaphore } from "../util/semaphore.ts";
 import { sleep } from "../util/time.ts";
+import type { Settlement } from "./auction-settlement.ts";
 
 export interface AsyncAccepted {
   order_id: string;
@@ -89,6 +92,19 @@ export class OrderService {
       if (age >= PUBLISH_GRACE_MS || Date.now() >= deadline) return this.publish(publisher, existing);
       await sleep(20);
     }
+  }
+
+  /**
+   * An auction win as an order (services/auction-settlement.ts): one line, the item at the winning
+   * price, no card (the account on file is charged). Idempotent by the derived order id, like any
+   * async order, so every settlement attempt ends in the same one.
+   */
+  acceptSettlement(s: Settlement): Promise<AsyncAccepted> {
+    return this.acceptAsync({
+      order_id: s.order_id,
+      customer_id: s.customer_id,
+      items: [{ product_id: s.item_id, quantity: 1, price: fromCents(s.amount) }],
+    });
   }
 
   /** Publishes an order already stored; on failure the order is removed and the caller is told to retry. */

@@ -22,10 +22,11 @@ function checked(status: number, body: unknown): Answer {
 }
 
 async function send(method: string, url: string, body: unknown, headers: Record<string, string>) {
+  // No body at all (the contract's checkout): no content type either.
   const res = await fetch(url, {
     method,
-    headers: { "content-type": "application/json", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
+    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.text();
   return { ...checked(res.status, text ? JSON.parse(text) : undefined), headers: res.headers };
@@ -33,7 +34,7 @@ async function send(method: string, url: string, body: unknown, headers: Record<
 
 export async function post(
   url: string,
-  body: unknown,
+  body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<Answer> {
   const { status, body: answer } = await send("POST", url, body, headers);

@@ -32,6 +32,13 @@ export async function startTestShop(roles: Role[], env: Record<string, string> =
 export const ROOT = new URL("../..", import.meta.url).pathname;
 export const MAIN = `${ROOT}src/main.ts`;
 
+/** `deno run … src/main.ts`: shop's sources under Deno, for spawnShop. */
+export function denoCommand(): string[] {
+  const deno = Bun.which("deno");
+  if (!deno) throw new Error("deno is not on PATH: .ci/run installs it from npm into .tools/");
+  return [deno, "run", "-A", "--no-lock", `--config=${ROOT}deno.json`, MAIN];
+}
+
 export interface Spawned {
   proc: Subprocess<"ignore", "pipe", "pipe">;
   url: string;

@@ -68,6 +68,7 @@ const bid = (n: number) => ({
   user_id: "tls-user",
   amount: 1000 + n,
   previous_bid: 1000 + n - 1,
+  auto: false,
   seq: n,
   timestamp: 1_700_000_000_000 + n,
 });
@@ -150,7 +151,7 @@ describe("the archiver over TLS with IAM tokens", () => {
           "shop",
           `SELECT tableowner FROM pg_tables WHERE schemaname = '${APP_SCHEMA}' ORDER BY tablename`,
         ),
-      ).toBe(`${APP_USER}\n${APP_USER}\n${APP_USER}\n`);
+      ).toBe(`${APP_USER}\n`.repeat(4));
       await fixed.ready?.();
 
       // Rotation: 15 minutes later the old token has expired on RDS; here the server stops accepting it

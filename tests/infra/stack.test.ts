@@ -266,7 +266,7 @@ describe.each(both)("%s: security groups", (_env, s) => {
         .sort();
     expect(sources("cache_sg")).toEqual(tasksOf((r) => needs[r].redis));
     expect(sources("database_sg")).toEqual(
-      [...tasksOf((r) => r === "archiver"), sgRef(s.tf, "db-bootstrap_sg")].sort(),
+      [...tasksOf((r) => needs[r].postgres), sgRef(s.tf, "db-bootstrap_sg")].sort(),
     );
     for (const r of ingress.filter((x) => x.security_group_id === sgRef(s.tf, "cache_sg")))
       expect(r.from_port).toBe(6379);
@@ -360,8 +360,14 @@ describe.each(both)("%s: IAM", (_env, s) => {
     });
   });
 
-  test("bidder and broadcaster call no AWS API", () => {
-    for (const role of ["bidder", "broadcaster"] as const) expect(taskPolicy(s.tf, role)).toBeUndefined();
+  test("broadcaster calls no AWS API; the bidder settles wins into orders and reads bid history", () => {
+    expect(taskPolicy(s.tf, "broadcaster")).toBeUndefined();
+    const bidder = taskPolicy(s.tf, "bidder") ?? [];
+    expect(bidder.map((st) => st.Sid).sort()).toEqual(["ConnectToDatabase", "PublishOrders", "Tables"]);
+    const tables = JSON.stringify(bidder.find((st) => st.Sid === "Tables")?.Resource);
+    expect(tables).toContain("data_orders");
+    expect(tables).not.toContain("data_carts");
+    expect(tables).not.toContain("data_inventory");
   });
 
   test("archiver: only rds-db:connect, as the application role of this instance", () => {
@@ -948,9 +954,13 @@ describe.each(both)("%s: the database role exists before the archiver starts", (
       expect(after).toContain(`aws_route.${id}`);
     }
     for (const [id] of resources(s.tf, "aws_vpc_endpoint")) expect(after).toContain(`aws_vpc_endpoint.${id}`);
-    const archiver = resource(s.tf, "aws_ecs_service", "service-archiver_service").body;
-    expect(archiver.depends_on).toContain(`terraform_data.${run.id}`);
-    for (const role of ROLES.filter((r) => r !== "archiver")) {
+    // Every role that connects as the application user (the archiver; the bidder reads bid history) waits for it.
+    expect(ROLES.filter((r) => needs[r].postgres)).toEqual(["bidder", "archiver"]);
+    for (const role of ROLES.filter((r) => needs[r].postgres)) {
+      const svc = resource(s.tf, "aws_ecs_service", `service-${role}_service`).body;
+      expect(svc.depends_on).toContain(`terraform_data.${run.id}`);
+    }
+    for (const role of ROLES.filter((r) => !needs[r].postgres)) {
       const svc = resource(s.tf, "aws_ecs_service", `service-${role}_service`).body;
       expect(JSON.stringify(svc.depends_on ?? [])).not.toContain("terraform_data");
     }

@@ -54,7 +54,17 @@ test("100 subscribers get the snapshot, then every accepted bid in order", async
     for (let i = 1; i < amounts.length; i++) expect(amounts[i]).toBeGreaterThan(amounts[i - 1] as number);
     expect(s.bids()[0]).toMatchObject({ type: "bid", item_id, previous_bid: 1 });
     expect(Object.keys(s.bids()[0] ?? {}).sort()).toEqual(
-      ["type", "event_id", "item_id", "bid_id", "user_id", "amount", "previous_bid", "timestamp"].sort(),
+      [
+        "type",
+        "event_id",
+        "item_id",
+        "bid_id",
+        "user_id",
+        "amount",
+        "previous_bid",
+        "auto",
+        "timestamp",
+      ].sort(),
     );
   }
   for (const s of subs) s.close();
@@ -81,6 +91,7 @@ test("a stalled subscriber is closed with 4008 and the others get every bid", as
       user_id: user,
       amount: ++placed,
       bid_id: crypto.randomUUID(),
+      proxy_bid_id: crypto.randomUUID(),
       now: Date.now(),
     });
     if (placed % 500 === 0) await Bun.sleep(5);

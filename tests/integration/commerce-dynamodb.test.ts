@@ -1,7 +1,9 @@
 import { createCommerceTables } from "../helpers/aws.ts";
 import { sharedDynamoDb } from "../helpers/deps.ts";
-import { commerceSuite } from "./commerce-suite.ts";
+import { commerceSuite, inProcessTarget } from "./commerce-suite.ts";
 
-commerceSuite("DynamoDB (DynamoDB Local)", async () => createCommerceTables((await sharedDynamoDb()).url), {
-  flash: 1000,
-});
+commerceSuite(
+  "DynamoDB (DynamoDB Local)",
+  async () => inProcessTarget(await createCommerceTables((await sharedDynamoDb()).url)),
+  { flash: 1000, inProcess: true },
+);

@@ -1,37 +1,60 @@
 /**
  * Carts, warehouse, payments and checkout, per api.yaml. One suite, run against each store: the
- * memory default (commerce.test.ts) and DynamoDB on DynamoDB Local (commerce-dynamodb.test.ts).
+ * memory default (commerce.test.ts) and DynamoDB on DynamoDB Local (commerce-dynamodb.test.ts), and over
+ * HTTP alone against other processes: shop under Deno (deno.test.ts), behind Prism (prism.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { demoProduct } from "../../src/domain/products.ts";
+import type { ModuleManager } from "../../src/modules/graph.ts";
+import type { Modules } from "../../src/modules/registry.ts";
 import { eventually, get, metric, pooled, post, postRetrying, put } from "../helpers/http.ts";
-import { startTestShop, type TestShop } from "../helpers/shop.ts";
+import { startTestShop } from "../helpers/shop.ts";
 
-const TOKEN = "test-admin-token-0123456789";
-const auth = { authorization: `Bearer ${TOKEN}` };
+export const COMMERCE_ADMIN_TOKEN = "test-admin-token-0123456789";
+const auth = { authorization: `Bearer ${COMMERCE_ADMIN_TOKEN}` };
+/** The environment every target runs with. */
+export const COMMERCE_ENV = { PAYMENT_SIM_MS: "0", ADMIN_TOKEN: COMMERCE_ADMIN_TOKEN };
 /** Clients of a flash sale with a request in flight at any moment. */
 const FLASH_IN_FLIGHT = 50;
 
+export interface CommerceTarget {
+  url: string;
+  /** Present when shop runs in this process: the cases that stage a crashed checkout need its stores. */
+  manager?: ModuleManager<Modules>;
+  stop(): Promise<void>;
+}
+
+/** shop with every role in this process, on COMMERCE_ENV plus `env`. */
+export async function inProcessTarget(env: Record<string, string> = {}): Promise<CommerceTarget> {
+  const shop = await startTestShop(["all"], { ...COMMERCE_ENV, ...env });
+  return { url: shop.url, manager: shop.shop.manager, stop: shop.stop };
+}
+
 export function commerceSuite(
   name: string,
-  env: () => Promise<Record<string, string>> | Record<string, string>,
-  scale: { flash: number },
+  start: () => Promise<CommerceTarget>,
+  scale: { flash: number; inProcess: boolean },
 ) {
   describe(`commerce on ${name}`, () => {
-    let shop: TestShop;
+    let target: CommerceTarget;
     let url: string;
     let nextProduct = 1000;
 
     beforeAll(async () => {
-      shop = await startTestShop(["all"], { PAYMENT_SIM_MS: "0", ADMIN_TOKEN: TOKEN, ...(await env()) });
-      url = shop.url;
+      target = await start();
+      url = target.url;
     });
-    afterAll(() => shop.stop());
+    afterAll(() => target.stop());
+
+    const modules = () => {
+      if (!target.manager) throw new Error("this case needs shop in this process");
+      return target.manager;
+    };
 
     /** A catalogue product with `stock` available at `price`. */
     async function product(stock: number, price = 2.5): Promise<number> {
       const id = nextProduct++;
-      await shop.shop.manager.get("productStore").put(demoProduct(id));
+      expect((await post(`${url}/products/${id}/details`, demoProduct(id))).status).toBe(204);
       expect((await put(`${url}/warehouse/stock/${id}`, { quantity: stock, price }, auth)).status).toBe(204);
       return id;
     }
@@ -110,7 +133,7 @@ export function commerceSuite(
     test("checkout: 200 order_id; the pipeline pays and ships; GET /orders shows it", async () => {
       const pid = await product(10, 1.25);
       const id = await cart([[pid, 4]]);
-      const r = await post(`${url}/shopping-carts/${id}/checkout`, {});
+      const r = await post(`${url}/shopping-carts/${id}/checkout`);
       expect(r.status).toBe(200);
       const orderId = (r.body as { order_id: number }).order_id;
       expect(Number.isInteger(orderId)).toBe(true);
@@ -122,29 +145,37 @@ export function commerceSuite(
       });
     });
 
-    test("a checkout that died mid-way (cart held, stock reserved) is resumed once stale: one order, stock taken once", async () => {
-      const pid = await product(10, 2);
-      const id = await cart([[pid, 3]]);
-      const modules = shop.shop.manager;
-      // What a process killed after reserving leaves behind: the cart held for its order, the stock reserved.
-      const orderId = await modules.get("idAllocator").next("orders");
-      expect(await modules.get("cartStore").beginCheckout(id, orderId, Date.now() - 60_000)).toBe(true);
-      expect(await modules.get("inventoryStore").reserveFor(String(orderId), pid, 3)).toBe("ok");
-      const r = await post(`${url}/shopping-carts/${id}/checkout`, {});
-      expect(r.status).toBe(200);
-      expect(r.body).toEqual({ order_id: orderId });
-      expect(await finalOrder(orderId)).toMatchObject({ status: "completed", total: 6 });
-      expect(await stock(pid)).toMatchObject({ available: 7, reserved: 0, shipped: 3 });
-      expect((await post(`${url}/shopping-carts/${id}/checkout`, {})).status).toBe(400);
-    });
+    // Staging a crashed checkout takes the stores themselves, so these two run in-process only.
+    const inProcessTest: (name: string, fn: () => Promise<void>) => void = scale.inProcess ? test : () => {};
 
-    test("a checkout still in progress is not taken over", async () => {
+    inProcessTest(
+      "a checkout that died mid-way (cart held, stock reserved) is resumed once stale: one order, stock taken once",
+      async () => {
+        const pid = await product(10, 2);
+        const id = await cart([[pid, 3]]);
+        // What a process killed after reserving leaves behind: the cart held for its order, the stock reserved.
+        const orderId = await modules().get("idAllocator").next("orders");
+        expect(
+          await modules()
+            .get("cartStore")
+            .beginCheckout(id, orderId, Date.now() - 60_000),
+        ).toBe(true);
+        expect(await modules().get("inventoryStore").reserveFor(String(orderId), pid, 3)).toBe("ok");
+        const r = await post(`${url}/shopping-carts/${id}/checkout`);
+        expect(r.status).toBe(200);
+        expect(r.body).toEqual({ order_id: orderId });
+        expect(await finalOrder(orderId)).toMatchObject({ status: "completed", total: 6 });
+        expect(await stock(pid)).toMatchObject({ available: 7, reserved: 0, shipped: 3 });
+        expect((await post(`${url}/shopping-carts/${id}/checkout`)).status).toBe(400);
+      },
+    );
+
+    inProcessTest("a checkout still in progress is not taken over", async () => {
       const pid = await product(5);
       const id = await cart([[pid, 1]]);
-      const modules = shop.shop.manager;
-      const orderId = await modules.get("idAllocator").next("orders");
-      expect(await modules.get("cartStore").beginCheckout(id, orderId, Date.now())).toBe(true);
-      const r = await post(`${url}/shopping-carts/${id}/checkout`, {});
+      const orderId = await modules().get("idAllocator").next("orders");
+      expect(await modules().get("cartStore").beginCheckout(id, orderId, Date.now())).toBe(true);
+      const r = await post(`${url}/shopping-carts/${id}/checkout`);
       expect(r.status).toBe(400);
       expect(r.body).toMatchObject({ error: "CART_CHECKED_OUT" });
       expect(await stock(pid)).toMatchObject({ available: 5, reserved: 0 });
@@ -152,15 +183,15 @@ export function commerceSuite(
 
     test("checkout: 400 empty or already checked out, 404 unknown cart", async () => {
       const empty = await cart();
-      expect((await post(`${url}/shopping-carts/${empty}/checkout`, {})).body).toMatchObject({
+      expect((await post(`${url}/shopping-carts/${empty}/checkout`)).body).toMatchObject({
         error: "CART_EMPTY",
       });
       const pid = await product(5);
       const id = await cart([[pid, 1]]);
-      const done = await post(`${url}/shopping-carts/${id}/checkout`, {});
+      const done = await post(`${url}/shopping-carts/${id}/checkout`);
       expect(done.status).toBe(200);
       const orderId = (done.body as { order_id: number }).order_id;
-      const again = await post(`${url}/shopping-carts/${id}/checkout`, {});
+      const again = await post(`${url}/shopping-carts/${id}/checkout`);
       expect(again.status).toBe(400);
       expect(again.body).toMatchObject({
         error: "CART_CHECKED_OUT",
@@ -171,7 +202,7 @@ export function commerceSuite(
       const add = await post(`${url}/shopping-carts/${id}/items`, { product_id: pid, quantity: 1 });
       expect(add.status).toBe(400);
       expect(add.body).toMatchObject({ error: "CART_CHECKED_OUT" });
-      expect((await post(`${url}/shopping-carts/999999/checkout`, {})).status).toBe(404);
+      expect((await post(`${url}/shopping-carts/999999/checkout`)).status).toBe(404);
     });
 
     test("checkout short on stock: 400 listing the short lines, no stock touched, cart still open", async () => {
@@ -183,7 +214,7 @@ export function commerceSuite(
         [scarce, 3],
         [none, 1],
       ]);
-      const r = await post(`${url}/shopping-carts/${id}/checkout`, {});
+      const r = await post(`${url}/shopping-carts/${id}/checkout`);
       expect(r.status).toBe(400);
       expect(r.body).toMatchObject({
         error: "INSUFFICIENT_STOCK",
@@ -265,7 +296,7 @@ export function commerceSuite(
       const id = await cart([[pid, 1]]);
       const send = (body: unknown) =>
         post(`${url}/shopping-carts/${id}/checkout`, body, { "Idempotency-Key": `k-${id}` });
-      const answers = await Promise.all(Array.from({ length: 20 }, () => send({})));
+      const answers = await Promise.all(Array.from({ length: 20 }, () => send(undefined)));
       expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
       const [first] = answers;
       expect(first?.status).toBe(200);
@@ -354,11 +385,9 @@ export function commerceSuite(
       const carts = await pooled(scale.flash, FLASH_IN_FLIGHT, () => cart([[pid, 1]]));
       // The same Idempotency-Key on every retry, as a real client resends one checkout.
       const results = await pooled(carts.length, FLASH_IN_FLIGHT, (i) =>
-        postRetrying(
-          `${url}/shopping-carts/${carts[i]}/checkout`,
-          {},
-          { "Idempotency-Key": `flash-${carts[i]}` },
-        ),
+        postRetrying(`${url}/shopping-carts/${carts[i]}/checkout`, undefined, {
+          "Idempotency-Key": `flash-${carts[i]}`,
+        }),
       );
       const ok = results.filter((r) => r.status === 200);
       const failed = results.filter((r) => r.status !== 200);

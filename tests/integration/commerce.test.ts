@@ -1,3 +1,3 @@
-import { commerceSuite } from "./commerce-suite.ts";
+import { commerceSuite, inProcessTarget } from "./commerce-suite.ts";
 
-commerceSuite("memory", () => ({}), { flash: 1000 });
+commerceSuite("memory", () => inProcessTarget(), { flash: 1000, inProcess: true });

@@ -3,6 +3,7 @@ import { Registry } from "prom-client";
 import { MemoryAuctionBook, MemoryBidArchive, MemoryBidStream } from "../../src/adapters/memory/auctions.ts";
 import { Archiver } from "../../src/auctions/archiver.ts";
 import { createLogger } from "../../src/observability/log.ts";
+import { testItem } from "../helpers/auction-items.ts";
 
 test("the archiver stores bids and logs archive_lag_ms per batch (the dashboard's archive-lag source)", async () => {
   const stream = new MemoryBidStream();
@@ -11,19 +12,20 @@ test("the archiver stores bids and logs archive_lag_ms per batch (the dashboard'
   const lines: string[] = [];
   const logger = createLogger("info", (t) => lines.push(t));
   const now = Date.now();
-  await book.create({
-    item_id: "lamp",
-    name: "Lamp",
-    description: null,
-    start_price: 100,
-    min_increment: 1,
-    ends_at: now + 60_000,
-    created_at: now,
-  });
+  await book.create(testItem({ item_id: "lamp", ends_at: now + 60_000 }, now));
   for (const [i, amount] of [100, 150, 175].entries()) {
-    expect((await book.bid({ item_id: "lamp", user_id: `u${i}`, amount, bid_id: `b${i}`, now })).kind).toBe(
-      "accepted",
-    );
+    expect(
+      (
+        await book.bid({
+          item_id: "lamp",
+          user_id: `u${i}`,
+          amount,
+          bid_id: `b${i}`,
+          proxy_bid_id: `p${i}`,
+          now,
+        })
+      ).kind,
+    ).toBe("accepted");
   }
   const archiver = new Archiver(
     stream,

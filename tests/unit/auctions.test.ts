@@ -1,21 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { MemoryAuctionBook, MemoryBidArchive, MemoryBidStream } from "../../src/adapters/memory/auctions.ts";
-import { compareEventIds, decideBid, type ItemState, minNextBid } from "../../src/domain/auctions.ts";
+import { compareEventIds } from "../../src/domain/auctions.ts";
 import { fromCents, MAX_AMOUNT, toCents } from "../../src/domain/money.ts";
-
-const item = (over: Partial<ItemState> = {}): ItemState => ({
-  item_id: "i",
-  name: "Lamp",
-  description: null,
-  start_price: 10_000,
-  min_increment: 1,
-  ends_at: 2_000,
-  created_at: 0,
-  current_bid: 0,
-  highest_bidder_id: null,
-  bid_count: 0,
-  ...over,
-});
+import { testItem } from "../helpers/auction-items.ts";
 
 describe("toCents", () => {
   test("every two-decimal amount up to 100000.00 converts exactly and back", () => {
@@ -50,34 +37,6 @@ describe("toCents", () => {
   });
 });
 
-describe("acceptance rule", () => {
-  test("first bid must reach the start price", () => {
-    expect(minNextBid(item())).toBe(10_000);
-    expect(decideBid(item(), 9_999, 0)).toEqual({ kind: "too_low", current_bid: 0, min_next_bid: 10_000 });
-    expect(decideBid(item(), 10_000, 0)).toEqual({ kind: "accept" });
-  });
-
-  test("later bids must reach current_bid + min_increment", () => {
-    const it = item({ current_bid: 10_057, min_increment: 50, bid_count: 1 });
-    expect(minNextBid(it)).toBe(10_107);
-    expect(decideBid(it, 10_106, 0).kind).toBe("too_low");
-    expect(decideBid(it, 10_107, 0).kind).toBe("accept");
-  });
-
-  test("an increment above the start price applies even to the first bid", () => {
-    expect(minNextBid(item({ start_price: 1, min_increment: 500 }))).toBe(500);
-  });
-
-  test("closed at ends_at exactly, with the figures in the answer", () => {
-    expect(decideBid(item(), 50_000, 1_999).kind).toBe("accept");
-    expect(decideBid(item(), 50_000, 2_000)).toEqual({
-      kind: "closed",
-      current_bid: 0,
-      min_next_bid: 10_000,
-    });
-  });
-});
-
 test("stream ids compare numerically by time, then sequence", () => {
   expect(compareEventIds("10-0", "9-5")).toBeGreaterThan(0);
   expect(compareEventIds("10-2", "10-10")).toBeLessThan(0);
@@ -88,20 +47,28 @@ describe("memory book and stream", () => {
   const setup = async () => {
     const stream = new MemoryBidStream();
     const book = new MemoryAuctionBook(stream);
-    await book.create({ ...item(), ends_at: Date.now() + 60_000, created_at: Date.now() });
+    await book.create(testItem({ start_price: 10_000, ends_at: Date.now() + 60_000 }));
     return { stream, book };
   };
   const bid = (book: MemoryAuctionBook, amount: number, n: number) =>
-    book.bid({ item_id: "i", user_id: `u${n}`, amount, bid_id: crypto.randomUUID(), now: Date.now() });
+    book.bid({
+      item_id: "i",
+      user_id: `u${n}`,
+      amount,
+      bid_id: crypto.randomUUID(),
+      proxy_bid_id: crypto.randomUUID(),
+      now: Date.now(),
+    });
 
   test("accepted bids append in order with increasing ids and sequence numbers", async () => {
     const { stream, book } = await setup();
     expect((await bid(book, 10_000, 1)).kind).toBe("accepted");
     expect((await bid(book, 10_000, 2)).kind).toBe("too_low");
     expect((await bid(book, 10_001, 3)).kind).toBe("accepted");
-    expect((await book.bid({ item_id: "x", user_id: "u", amount: 1, bid_id: "b", now: 0 })).kind).toBe(
-      "not_found",
-    );
+    expect(
+      (await book.bid({ item_id: "x", user_id: "u", amount: 1, bid_id: "b", proxy_bid_id: "p", now: 0 }))
+        .kind,
+    ).toBe("not_found");
     const events = await stream.read("0-0", 10, 0);
     expect(events.map((e) => e.type)).toEqual(["item", "bid", "bid"]);
     const bids = events.filter((e) => e.type === "bid");
@@ -110,7 +77,7 @@ describe("memory book and stream", () => {
       [10_001, 10_000, 2],
     ]);
     expect(compareEventIds(events[1]?.event_id ?? "", events[2]?.event_id ?? "")).toBeLessThan(0);
-    expect(await book.create({ ...item(), created_at: 0 })).toBe(false);
+    expect(await book.create(testItem())).toBe(false);
   });
 
   test("group: unacked entries are claimed after the idle time, and trimming keeps them", async () => {

@@ -5,6 +5,7 @@ import { Broadcaster, CLOSE_ITEM_GONE, CLOSE_SLOW_CONSUMER } from "../../src/auc
 import type { AuctionBook } from "../../src/domain/auctions.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import type { WsPeer } from "../../src/runtime.ts";
+import { bookOf, testItem } from "../helpers/auction-items.ts";
 
 class FakePeer implements WsPeer {
   frames: { type: string; amount?: number; bid_count?: number }[] = [];
@@ -26,15 +27,7 @@ class FakePeer implements WsPeer {
 async function setup(book?: (b: MemoryAuctionBook) => AuctionBook) {
   const stream = new MemoryBidStream();
   const memory = new MemoryAuctionBook(stream);
-  await memory.create({
-    item_id: "i",
-    name: "Lamp",
-    description: null,
-    start_price: 100,
-    min_increment: 1,
-    ends_at: Date.now() + 60_000,
-    created_at: Date.now(),
-  });
+  await memory.create(testItem({ ends_at: Date.now() + 60_000 }));
   const hub = new Broadcaster(stream, book ? book(memory) : memory, createLogger("silent"), new Registry());
   await hub.start();
   let n = 0;
@@ -44,6 +37,7 @@ async function setup(book?: (b: MemoryAuctionBook) => AuctionBook) {
       user_id: "u",
       amount: 100 + n++,
       bid_id: crypto.randomUUID(),
+      proxy_bid_id: crypto.randomUUID(),
       now: Date.now(),
     });
   return { hub, bid };
@@ -71,9 +65,8 @@ test("snapshot first, then every bid in order; a slow subscriber is closed witho
 test("bids racing the snapshot read are delivered once: those in the snapshot are not repeated", async () => {
   let bidDuringSnapshot: (() => Promise<unknown>) | undefined;
   const { hub, bid } = await setup((memory) => ({
+    ...bookOf(memory),
     kind: "slow",
-    create: (i) => memory.create(i),
-    bid: (r) => memory.bid(r),
     get: async (id) => {
       // One bid lands before the snapshot is read (it is in the snapshot), one after (it is not).
       await bidDuringSnapshot?.();

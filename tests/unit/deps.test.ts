@@ -31,7 +31,7 @@ describe("the dependency map", () => {
   });
 
   test("worker modules start after the HTTP server and stop before it", () => {
-    for (const worker of ["orderProcessor", "liveFeed", "archiveWorker"] as const) {
+    for (const worker of ["orderProcessor", "liveFeed", "archiveWorker", "auctionCloser"] as const) {
       expect(DEPS[worker]).toContain("server");
     }
   });
@@ -76,10 +76,12 @@ describe("resourcesOf", () => {
     [
       "bidder",
       {
-        tables: [],
+        // The closer settles wins into orders (the orders table, publishing), through the order
+        // service, whose gateway module brings the charge ledger's table; the bid history reads PostgreSQL.
+        tables: ["ORDERS_TABLE", "IDEMPOTENCY_TABLE"],
         redis: true,
-        postgres: false,
-        publishOrders: false,
+        postgres: true,
+        publishOrders: true,
         consumeOrders: false,
         retryOrders: false,
         adminToken: true,

@@ -7,6 +7,7 @@ import { demoProduct } from "../../src/domain/products.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { AuctionItems } from "../../src/services/auction-items.ts";
 import { WarehouseService } from "../../src/services/warehouse.ts";
+import { bookOf } from "../helpers/auction-items.ts";
 import { memoryCommerce, refusal } from "../helpers/use-cases.ts";
 
 describe("payments", () => {
@@ -187,9 +188,8 @@ describe("auction items", () => {
   test("contended optimistic bids are TRY_AGAIN; a failing book is DEPENDENCY_UNAVAILABLE", async () => {
     const base = new MemoryAuctionBook(new MemoryBidStream());
     const contended: AuctionBook = {
+      ...bookOf(base),
       kind: "test",
-      create: (item) => base.create(item),
-      get: (id) => base.get(id),
       bid: async () => ({ kind: "contended" }),
     };
     expect(await refusal(items(contended).bid({ itemId: "a", userId: "u", amount: 1 }))).toMatchObject({
@@ -197,6 +197,7 @@ describe("auction items", () => {
       retryAfterS: 1,
     });
     const down: AuctionBook = {
+      ...bookOf(base),
       kind: "redis",
       create: () => Promise.reject(new Error("ECONNREFUSED")),
       get: () => Promise.reject(new Error("ECONNREFUSED")),

@@ -4,8 +4,10 @@
  */
 import { hostname } from "node:os";
 import { MemoryAuctionBook, MemoryBidArchive } from "../../adapters/memory/auctions.ts";
+import { AuctionCloser } from "../../auctions/closer.ts";
 import type { BidArchive } from "../../domain/auctions.ts";
-import { AuctionItems } from "../../services/auction-items.ts";
+import { AuctionHistory, AuctionItems } from "../../services/auction-items.ts";
+import { AuctionSettlement } from "../../services/auction-settlement.ts";
 import { chooseBackend } from "../auction-backend.ts";
 import type { AreaInits } from "../registry.ts";
 
@@ -64,10 +66,62 @@ export const auctionInits = {
 
   auctionItems: ({ get }) => ({ value: new AuctionItems(get("auctionBook"), get("logger")) }),
 
+  bidHistory: async ({ get }) => {
+    const config = get("config");
+    if (!config.DATABASE_URL) {
+      return { value: new AuctionHistory(get("auctionItems"), get("auctionBook"), get("logger")) };
+    }
+    const { PostgresBidArchive, postgresSettings } = await import("../../adapters/postgres/auctions.ts");
+    // A reader of the archive: one connection is plenty, and migrating first (idempotent, under the
+    // archiver's advisory lock) means the tables exist before the first read.
+    const archive = new PostgresBidArchive({ ...postgresSettings(config), poolSize: 2 });
+    return {
+      value: new AuctionHistory(get("auctionItems"), archive, get("logger")),
+      start: () => archive.migrate(),
+      stop: () => archive.close(),
+      ready: () => archive.ready(),
+    };
+  },
+
   bidderApi: async ({ get }) => {
     const { registerItemRoutes } = await import("../../routes/items/handlers.ts");
-    registerItemRoutes(get("http"), get("auctionItems"), get("config").ADMIN_TOKEN);
+    registerItemRoutes(get("http"), get("auctionItems"), get("bidHistory"), get("config").ADMIN_TOKEN);
     return { value: undefined };
+  },
+
+  auctionCloser: ({ get, runs }) => {
+    const config = get("config");
+    const logger = get("logger").child({ module: "closer" });
+    const orders = get("orders");
+    if (!orders.acceptsAsync()) {
+      logger.warn(
+        "auction wins stay settlement_status pending: no processor consumes orders in this process " +
+          "(run --role bidder,processor or all, or set ORDERS_TABLE and SNS_TOPIC_ARN/SQS_QUEUE_URL)",
+      );
+    } else if (!runs("orderProcessor") && !config.ORDERS_TABLE) {
+      logger.warn(
+        "auction wins stay pending: a separate processor cannot read this process's in-memory orders; set ORDERS_TABLE",
+      );
+    }
+    const book = get("auctionBook");
+    const settlement = new AuctionSettlement(
+      book,
+      orders,
+      { pollMs: config.AUCTION_SETTLE_POLL_MS, retryMs: Math.max(1000, config.AUCTION_SETTLE_POLL_MS) },
+      logger,
+    );
+    const closer = new AuctionCloser(
+      book,
+      settlement,
+      {
+        batch: config.AUCTION_CLOSE_BATCH,
+        pollMs: config.AUCTION_CLOSE_POLL_MS,
+        leaseMs: config.AUCTION_SETTLE_LEASE_MS,
+      },
+      logger,
+      get("metrics").registry,
+    );
+    return { value: closer, start: () => closer.start(), stop: () => closer.stop() };
   },
 
   liveFeed: async ({ get }) => {

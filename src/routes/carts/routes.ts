@@ -21,7 +21,7 @@ export const createCart = createRoute({
   responses: {
     201: {
       description: "Shopping cart created",
-      content: { "application/json": { schema: z.object({ shopping_cart_id: z.number().int() }) } },
+      content: { "application/json": { schema: z.object({ shopping_cart_id: int32(1) }) } },
     },
     ...errorResponses(400, 413, 415, 503),
   },
@@ -99,7 +99,7 @@ export const checkoutCart = createRoute({
   responses: {
     200: {
       description: "Order created (status pending); GET /orders/{order_id} follows it",
-      content: { "application/json": { schema: z.object({ order_id: z.number().int() }) } },
+      content: { "application/json": { schema: z.object({ order_id: int32(1) }) } },
     },
     ...errorResponses(400, 404, 409, 413, 415, 503),
   },

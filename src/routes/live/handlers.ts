@@ -1,12 +1,15 @@
 import type { Broadcaster } from "../../auctions/broadcaster.ts";
-import { ITEM_ID } from "../../domain/auctions.ts";
-import { notFound, unavailable } from "../../domain/outcomes.ts";
+import { EVENT_ID, ITEM_ID } from "../../domain/auctions.ts";
+import { invalidInput, notFound, unavailable } from "../../domain/outcomes.ts";
 import type { HttpCore } from "../../http/app.ts";
 import { ApiError } from "../../http/errors.ts";
 import type { AuctionItems } from "../../services/auction-items.ts";
 import { AUCTION_PAGE } from "./page.ts";
 
-/** The broadcaster's public surface: the WebSocket feed of one item and the live page that reads it. */
+/**
+ * The broadcaster's public surface: the WebSocket feed of one item (`?since=<event_id>` resumes after
+ * that event) and the live page that reads it.
+ */
 export function registerLiveRoutes(
   { plain, log }: HttpCore,
   items: AuctionItems,
@@ -16,6 +19,10 @@ export function registerLiveRoutes(
     const itemId = c.req.param("itemId") ?? "";
     // Unknown items answer 404 before the upgrade, so clients need not open a socket to learn it.
     if (!ITEM_ID.test(itemId)) throw notFound(`item ${itemId} not found`);
+    const since = c.req.query("since");
+    if (since !== undefined && !EVENT_ID.test(since)) {
+      throw invalidInput("since must be an event id", "since: must be an event_id like 1700000000000-0");
+    }
     await items.get(itemId, log(c));
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       throw new ApiError(426, "UPGRADE_REQUIRED", "this endpoint speaks WebSocket only", undefined, {
@@ -25,7 +32,7 @@ export function registerLiveRoutes(
     const upgrade = c.env?.upgrade;
     if (!upgrade) throw unavailable("WebSocket upgrades need the runtime's server");
     return upgrade(c.req.raw, {
-      open: (peer) => void broadcaster.open(itemId, peer),
+      open: (peer) => void broadcaster.open(itemId, peer, since),
       close: (peer) => broadcaster.close(peer),
     });
   });

@@ -1,7 +1,9 @@
 /**
  * The live auction page: plain HTML and JS in a string, so the compiled binary carries it with no
- * file beside it. It reads the item id from its own path, follows /ws/items/{id} (reconnecting with
- * a fresh snapshot) and bids through the bidder API. User data is only ever set as textContent.
+ * file beside it. It reads the item id from its own path, follows /ws/items/{id} (reconnecting after
+ * the last event it saw, `?since=`), shows extensions, the reserve, the outcome and whether the viewer
+ * leads or was outbid, and bids (with an optional maximum) through the bidder API. User data is only
+ * ever set as textContent.
  */
 export const AUCTION_PAGE = `<!doctype html>
 <html lang="en">
@@ -30,16 +32,21 @@ export const AUCTION_PAGE = `<!doctype html>
 <h1 id="name">Loading…</h1>
 <p id="description" class="muted"></p>
 <div class="price" id="price">–</div>
+<p id="you" role="status"></p>
+<p id="outcome" role="status"></p>
 <div class="grid">
   <span class="muted">Highest bidder</span><span id="bidder">–</span>
   <span class="muted">Bids</span><span id="count">0</span>
   <span class="muted">Minimum next bid</span><span id="min-next">–</span>
+  <span class="muted">Reserve</span><span id="reserve">–</span>
   <span class="muted">Ends in</span><span id="countdown">–</span>
+  <span class="muted">Ends at</span><span id="ends-at">–</span>
   <span class="muted">Connection</span><span id="conn" data-state="down">connecting…</span>
 </div>
 <form id="bid-form">
   <input id="user" name="user_id" placeholder="your user id" maxlength="128" required>
   <input id="amount" name="amount" type="number" step="0.01" min="0.01" placeholder="amount" required>
+  <input id="max" name="max_amount" type="number" step="0.01" min="0.01" placeholder="max (optional)">
   <button type="submit">Bid</button>
 </form>
 <div id="error" role="alert"></div>
@@ -52,9 +59,23 @@ export const AUCTION_PAGE = `<!doctype html>
   const $ = (id) => document.getElementById(id);
   const money = (n) => Number(n).toFixed(2);
   let item = null;
+  // Every frame but the snapshot carries its stream id: a reconnect resumes after the last one.
+  let lastEventId = null;
+  let bidByViewer = false;
+  const viewer = () => $("user").value.trim();
 
   function minNext() {
     return Math.max(item.start_price, Math.round((item.current_bid + item.min_increment) * 100) / 100);
+  }
+
+  function outcomeText() {
+    if (item.status === "open") return "";
+    if (item.status === "unsold") return item.bid_count > 0 ? "Ended: not sold (reserve not met)" : "Ended: no bids";
+    let text = "Sold to " + item.highest_bidder_id + " for " + money(item.current_bid);
+    if (item.settlement_status === "settled") text += " — paid (order " + item.order_id + ")";
+    else if (item.settlement_status === "settlement_failed") text += " — payment failed; relisted as " + item.relisted_as;
+    else if (item.settlement_status === "pending") text += " — payment pending";
+    return text;
   }
 
   function render() {
@@ -66,13 +87,25 @@ export const AUCTION_PAGE = `<!doctype html>
     $("bidder").textContent = item.highest_bidder_id || "–";
     $("count").textContent = String(item.bid_count);
     $("min-next").textContent = money(minNext());
+    $("reserve").textContent = item.reserve_met ? "reserve met" : "reserve not met";
+    $("ends-at").textContent = new Date(item.ends_at).toLocaleTimeString();
+    $("ends-at").dataset.endsAt = item.ends_at;
+    const me = viewer();
+    const leading = me !== "" && item.highest_bidder_id === me;
+    const won = item.status !== "open" && item.status !== "unsold";
+    $("you").textContent = leading
+      ? (won ? "You won" : "You are the highest bidder")
+      : bidByViewer ? (item.status === "open" ? "You have been outbid" : "You did not win") : "";
+    $("you").dataset.state = leading ? "leading" : bidByViewer ? "outbid" : "";
+    $("outcome").textContent = outcomeText();
+    $("outcome").dataset.status = item.status;
     tick();
   }
 
   function tick() {
     if (!item) return;
     const left = Date.parse(item.ends_at) - Date.now();
-    if (left <= 0) { $("countdown").textContent = "ended"; return; }
+    if (left <= 0 || item.status !== "open") { $("countdown").textContent = "ended"; return; }
     const s = Math.floor(left / 1000);
     const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
     $("countdown").textContent = (d ? d + "d " : "") + String(h).padStart(2, "0") + ":" +
@@ -83,34 +116,70 @@ export const AUCTION_PAGE = `<!doctype html>
   function addToFeed(bid) {
     const li = document.createElement("li");
     li.dataset.bidId = bid.bid_id;
-    li.textContent = new Date(bid.timestamp).toLocaleTimeString() + "  " + money(bid.amount) + "  by " + bid.user_id;
+    li.textContent = new Date(bid.timestamp).toLocaleTimeString() + "  " + money(bid.amount) + "  by " + bid.user_id +
+      (bid.auto ? " (automatic)" : "");
     $("feed").prepend(li);
     while ($("feed").children.length > 200) $("feed").lastChild.remove();
   }
 
+  // Whether the reserve is met is not in the bid frames: read it again, at most every 300 ms, until it is.
+  let refreshing = null;
+  function refreshReserve() {
+    if (refreshing || item.reserve_met) return;
+    refreshing = setTimeout(async () => {
+      refreshing = null;
+      const res = await fetch("/api/v1/items/" + encodeURIComponent(itemId)).catch(() => null);
+      if (res && res.ok && item) { item.reserve_met = (await res.json()).reserve_met; render(); }
+    }, 300);
+  }
+
+  function apply(frame) {
+    if (frame.event_id) lastEventId = frame.event_id;
+    if (frame.type === "snapshot") {
+      item = frame;
+      if (frame.recovered === false) $("feed").replaceChildren();
+      return;
+    }
+    if (!item) return;
+    if (frame.type === "bid") {
+      item.current_bid = frame.amount;
+      item.highest_bidder_id = frame.user_id;
+      item.bid_count += 1;
+      if (frame.user_id === viewer()) bidByViewer = true;
+      addToFeed(frame);
+      refreshReserve();
+    } else if (frame.type === "extended") {
+      item.ends_at = frame.ends_at;
+    } else if (frame.type === "closed") {
+      item.status = frame.status;
+      item.reserve_met = frame.reserve_met;
+      item.settlement_status = frame.status === "closed" ? "pending" : null;
+    } else if (frame.type === "settled") {
+      item.settlement_status = frame.settlement_status;
+      item.order_id = frame.order_id;
+      item.relisted_as = frame.relisted_as;
+      if (frame.settlement_status === "settled") item.status = "settled";
+    }
+  }
+
   let retry = 0;
+  const feed = { socket: null, urls: [] };
+  window.auctionFeed = feed;
   function connect() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(proto + "//" + location.host + "/ws/items/" + encodeURIComponent(itemId));
+    const since = lastEventId ? "?since=" + encodeURIComponent(lastEventId) : "";
+    const url = proto + "//" + location.host + "/ws/items/" + encodeURIComponent(itemId) + since;
+    const ws = new WebSocket(url);
+    feed.socket = ws;
+    feed.urls.push(url);
     ws.onopen = () => { retry = 0; $("conn").textContent = "live"; $("conn").dataset.state = "live"; };
-    ws.onmessage = (msg) => {
-      const frame = JSON.parse(msg.data);
-      if (frame.type === "snapshot") {
-        item = frame;
-      } else if (frame.type === "bid" && item) {
-        item.current_bid = frame.amount;
-        item.highest_bidder_id = frame.user_id;
-        item.bid_count += 1;
-        addToFeed(frame);
-      }
-      render();
-    };
+    ws.onmessage = (msg) => { apply(JSON.parse(msg.data)); render(); };
     ws.onclose = (e) => {
       $("conn").dataset.state = "down";
       if (e.code === 4404) { $("conn").textContent = "no such auction"; $("name").textContent = "Auction not found"; return; }
       $("conn").textContent = "reconnecting…";
       retry = Math.min(retry + 1, 6);
-      setTimeout(connect, 250 * 2 ** retry);
+      setTimeout(connect, 250 * 2 ** (retry - 1));
     };
   }
 
@@ -122,25 +191,33 @@ export const AUCTION_PAGE = `<!doctype html>
   }
 
   $("user").value = localStorage.getItem("auction-user") || "";
+  $("user").addEventListener("input", render);
   $("bid-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     $("error").textContent = "";
     $("ok").textContent = "";
-    const user = $("user").value.trim();
+    const user = viewer();
     localStorage.setItem("auction-user", user);
+    const body = { user_id: user, amount: Number($("amount").value) };
+    if ($("max").value !== "") body.max_amount = Number($("max").value);
     try {
       const res = await fetch("/api/v1/items/" + encodeURIComponent(itemId) + "/bid", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ user_id: user, amount: Number($("amount").value) }),
+        body: JSON.stringify(body),
       });
-      const body = await res.json();
-      if (res.status === 201) { $("ok").textContent = "Bid of " + money(body.amount) + " accepted"; return; }
-      let text = body.message || body.error || "bid refused";
-      if (body.data && typeof body.data.min_next_bid === "number") {
-        text += " (minimum next bid " + money(body.data.min_next_bid) + ")";
-      } else if (typeof body.details === "string") {
-        text += ": " + body.details;
+      const answer = await res.json();
+      if (res.status === 201) {
+        bidByViewer = true;
+        $("ok").textContent = "Bid of " + money(answer.amount) + " accepted" + (answer.leading ? "" : ", but outbid at once");
+        render();
+        return;
+      }
+      let text = answer.message || answer.error || "bid refused";
+      if (answer.data && typeof answer.data.min_next_bid === "number") {
+        text += " (minimum next bid " + money(answer.data.min_next_bid) + ")";
+      } else if (typeof answer.details === "string") {
+        text += ": " + answer.details;
       }
       $("error").textContent = text;
     } catch (err) {

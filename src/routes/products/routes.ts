@@ -30,6 +30,7 @@ export const addProductDetails = createRoute({
   },
   responses: {
     204: { description: "Product details stored" },
-    ...errorResponses(400, 413, 415, 503),
+    // 404 never happens (a POST creates the product) but the contract lists it.
+    ...errorResponses(400, 404, 413, 415, 503),
   },
 });
