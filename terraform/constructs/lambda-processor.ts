@@ -9,6 +9,7 @@ import { LambdaFunction } from "@cdktn/provider-aws/lib/lambda-function";
 import { Construct } from "constructs";
 import type { LambdaSizing } from "../config.ts";
 import { policy, type Statement } from "./iam.ts";
+import { ANY_IN_A_MINUTE } from "./observability.ts";
 
 /** What the stack decides and the binary must live with; checked before anything is synthesized. */
 export interface LambdaLimits {
@@ -44,7 +45,6 @@ export interface LambdaProcessorProps extends LambdaLimits {
 export const REPLY_MARGIN_MS = 500;
 /** The queue's visibility timeout is at least this many function timeouts (AWS's recommendation). */
 export const VISIBILITY_PER_TIMEOUT = 6;
-const PERIOD_S = 60;
 
 /** Variables Lambda sets itself and refuses in a function's configuration. */
 const RESERVED = new Set([
@@ -211,11 +211,7 @@ export class LambdaProcessor extends Construct {
         metricName,
         dimensions: { FunctionName: fn.functionName },
         statistic: "Sum",
-        period: PERIOD_S,
-        evaluationPeriods: 1,
-        comparisonOperator: "GreaterThanThreshold",
-        threshold: 0,
-        treatMissingData: "notBreaching",
+        ...ANY_IN_A_MINUTE,
         ...actions,
       });
     // Item failures are answers, not errors: an error is a crash, a timeout or an event that is not SQS.

@@ -74,6 +74,15 @@ export const LOG_METRICS = {
 
 const PERIOD_S = 60;
 
+/** An alarm on a count that should stay zero: any minute above it pages (dead letters, function errors). */
+export const ANY_IN_A_MINUTE = {
+  period: PERIOD_S,
+  evaluationPeriods: 1,
+  comparisonOperator: "GreaterThanThreshold",
+  threshold: 0,
+  treatMissingData: "notBreaching",
+} as const;
+
 /**
  * Logs, the dashboard and the alarms. Log groups exist before the services (the awslogs driver does not
  * create them); the dashboard and alarms are added by `monitor` once the resources they watch exist.
@@ -203,11 +212,7 @@ export class Observability extends Construct {
       metricName: "ApproximateNumberOfMessagesVisible",
       dimensions: { QueueName: m.deadLetterQueueName },
       statistic: "Maximum",
-      period: PERIOD_S,
-      evaluationPeriods: 1,
-      comparisonOperator: "GreaterThanThreshold",
-      threshold: 0,
-      treatMissingData: "notBreaching",
+      ...ANY_IN_A_MINUTE,
       ...actions,
     });
     new CloudwatchMetricAlarm(this, "alarm-oldest-message", {

@@ -119,3 +119,22 @@ export async function metric(url: string, name: string, labels = ""): Promise<nu
   }
   return sum;
 }
+
+/** POST /orders/async of `${prefix}-0` … `${prefix}-${n - 1}`, 50 at a time; throws unless each is a 202. */
+export async function acceptOrders(apiUrl: string, prefix: string, n: number): Promise<string[]> {
+  const ids = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+  for (let i = 0; i < n; i += 50) {
+    const answers = await Promise.all(
+      ids.slice(i, i + 50).map((id) =>
+        post(`${apiUrl}/orders/async`, {
+          order_id: id,
+          customer_id: 5,
+          items: [{ product_id: 1, quantity: 1, price: 9.99 }],
+        }),
+      ),
+    );
+    const refused = answers.filter((a) => a.status !== 202);
+    if (refused.length > 0) throw new Error(`orders refused: ${JSON.stringify(refused.slice(0, 3))}`);
+  }
+  return ids;
+}

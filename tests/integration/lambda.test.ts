@@ -11,7 +11,7 @@ import type { Subprocess } from "bun";
 import { DynamoChargeLedger } from "../../src/adapters/dynamodb/idempotency.ts";
 import { createCommerceTables, type Queues, startQueues } from "../helpers/aws.ts";
 import { dynamoClient, sharedDynamoDb } from "../helpers/deps.ts";
-import { eventually, get, post } from "../helpers/http.ts";
+import { acceptOrders, eventually, get } from "../helpers/http.ts";
 import { failedIds, pollOnce, type Reply, RuntimeEmulator, snsEvent, sqsEvent } from "../helpers/lambda.ts";
 import { MAIN, startTestShop, type TestShop } from "../helpers/shop.ts";
 
@@ -90,18 +90,7 @@ function spawnRuntime(extra: Record<string, string> = {}, args = ["lambda", "--r
   };
 }
 
-const order = (id: string) => ({
-  order_id: id,
-  customer_id: 5,
-  items: [{ product_id: 1, quantity: 1, price: 9.99 }],
-});
-
-async function accept(prefix: string, n: number): Promise<string[]> {
-  const ids = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
-  const answers = await Promise.all(ids.map((id) => post(`${api.url}/orders/async`, order(id))));
-  expect(answers.map((a) => a.status)).toEqual(ids.map(() => 202));
-  return ids;
-}
+const accept = (prefix: string, n: number) => acceptOrders(api.url, prefix, n);
 
 const status = async (id: string) =>
   ((await get(`${api.url}/orders/${id}`)).body as { status: string }).status;

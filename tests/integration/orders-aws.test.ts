@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { createCommerceTables, type Queues, startQueues } from "../helpers/aws.ts";
 import { dynamoClient, sharedDynamoDb } from "../helpers/deps.ts";
-import { eventually, get, metric, post } from "../helpers/http.ts";
+import { acceptOrders, eventually, get, metric } from "../helpers/http.ts";
 import { type Spawned, spawnShop, startTestShop, type TestShop } from "../helpers/shop.ts";
 
 let dynamo: { url: string };
@@ -27,22 +27,7 @@ afterAll(async () => {
   await queues.stop();
 });
 
-const order = (id: string) => ({
-  order_id: id,
-  customer_id: 5,
-  items: [{ product_id: 1, quantity: 1, price: 9.99 }],
-});
-
-async function accept(prefix: string, n: number): Promise<string[]> {
-  const ids = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
-  for (let i = 0; i < n; i += 50) {
-    const answers = await Promise.all(
-      ids.slice(i, i + 50).map((id) => post(`${api.url}/orders/async`, order(id))),
-    );
-    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202));
-  }
-  return ids;
-}
+const accept = (prefix: string, n: number) => acceptOrders(api.url, prefix, n);
 
 async function statuses(ids: string[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
