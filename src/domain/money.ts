@@ -44,7 +44,18 @@ export const moneyNumber = ({ min, positive, max, maxLabel, example }: MoneyFiel
       (n) => n <= max && toCents(n) !== undefined,
       `must have at most 2 decimals and be at most ${maxLabel ?? max}`,
     )
-    .openapi({ type: "number", example, description: "Amount; at most 2 decimals" });
+    // The bounds are published (OpenAPI 3.0: exclusiveMinimum is a flag on minimum) so clients and
+    // generated inputs see them; "two decimals" has no JSON Schema form that survives binary doubles
+    // (multipleOf 0.01 refuses 19.99 in most validators), so it is said by `x-decimals`.
+    .openapi({
+      type: "number",
+      minimum: min,
+      ...(positive ? { exclusiveMinimum: true } : {}),
+      maximum: max,
+      "x-decimals": 2,
+      example,
+      description: "Amount; at most 2 decimals",
+    });
 
 /** The same field, converted to cents by the schema itself. */
 export const moneyCents = (field: MoneyField) => moneyNumber(field).transform((n) => toCents(n) as number);

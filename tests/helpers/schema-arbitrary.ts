@@ -1,8 +1,9 @@
 /**
  * fast-check arbitraries from the OpenAPI document's JSON schemas: inputs a schema accepts, and inputs
  * that break it in exactly one place. The document is built from the routes' zod schemas, so every
- * route's input schema is covered without restating it here. What the document cannot say (a money
- * amount's two decimals, a date in the future) comes from `hints`, by field name.
+ * route's input schema is covered without restating it here. Money says its bounds and, as
+ * `x-decimals`, its two decimals; what the document cannot say (a date in the future) comes from
+ * `hints`, by field name.
  */
 import fc from "fast-check";
 import { type JsonSchema, type OpenApiDocument, resolve } from "./contract.ts";
@@ -15,24 +16,18 @@ export interface Hints {
   invalid: Record<string, fc.Arbitrary<unknown>>;
 }
 
-const money = fc.integer({ min: 1, max: 100_000_000 }).map((cents) => cents / 100);
+const future = (minMs: number) =>
+  fc
+    .integer({ min: minMs, max: minMs + 10 * 365 * 86_400_000 })
+    .map((ms) => new Date(Date.now() + ms).toISOString());
+const notFuture = fc.constantFrom("2001-01-01T00:00:00Z", "tomorrow", "", 1, null);
 export const defaultHints: Hints = {
   valid: {
-    price: money,
-    start_price: money,
-    min_increment: money,
-    amount: money,
-    ends_at: fc
-      .integer({ min: 60_000, max: 10 * 365 * 86_400_000 })
-      .map((ms) => new Date(Date.now() + ms).toISOString()),
+    ends_at: future(60_000),
+    // Past any generated ends_at: a cap before the end is a business-rule refusal, not a schema one.
+    max_end_at: future(10 * 365 * 86_400_000 + 60_000),
   },
-  invalid: {
-    price: fc.constantFrom(1.001, -1, "1", null),
-    start_price: fc.constantFrom(1.001, 0, -1, "1", null),
-    min_increment: fc.constantFrom(1.001, 0, -1, "1", null),
-    amount: fc.constantFrom(1.001, 0, -1, 1e13, "1", null),
-    ends_at: fc.constantFrom("2001-01-01T00:00:00Z", "tomorrow", "", 1, null),
-  },
+  invalid: { ends_at: notFuture, max_end_at: notFuture },
 };
 
 /** Text a free-text field accepts: any well-formed Unicode without control characters. */
@@ -54,6 +49,14 @@ function stringFits(s: JsonSchema, v: string): boolean {
 
 /** Strings within a string schema's length and pattern. */
 function stringArb(s: JsonSchema): fc.Arbitrary<string> {
+  if (s.format === "date-time")
+    return fc
+      .date({
+        min: new Date("2000-01-01T00:00:00Z"),
+        max: new Date("2100-01-01T00:00:00Z"),
+        noInvalidDate: true,
+      })
+      .map((d) => d.toISOString());
   const [min, max] = [Number(s.minLength ?? 0), Number(s.maxLength ?? 200)];
   if (typeof s.pattern !== "string") return text(min, max);
   const re = new RegExp(s.pattern, "u");
@@ -89,8 +92,22 @@ export function validArb(
       });
     case "integer":
       return fc.integer({ min: Number(s.minimum ?? -INT32_MAX - 1), max: Number(s.maximum ?? INT32_MAX) });
-    case "number":
-      return fc.double({ min: Number(s.minimum ?? -1e9), max: Number(s.maximum ?? 1e9), noNaN: true });
+    case "number": {
+      const [min, max] = [Number(s.minimum ?? -1e9), Number(s.maximum ?? 1e9)];
+      if (s["x-decimals"] === undefined) {
+        return fc.double({ min, max, noNaN: true }).filter((n) => !s.exclusiveMinimum || n > min);
+      }
+      // Money: whole cents within the bounds, mostly everyday amounts, sometimes the extremes.
+      const unit = 10 ** Number(s["x-decimals"]);
+      const low = Math.round(min * unit) + (s.exclusiveMinimum ? 1 : 0);
+      const high = Math.round(max * unit);
+      return fc
+        .oneof(
+          { weight: 4, arbitrary: fc.integer({ min: low, max: Math.min(high, low + 100_000_000) }) },
+          { weight: 1, arbitrary: fc.constantFrom(low, high) },
+        )
+        .map((units) => units / unit);
+    }
     case "boolean":
       return fc.boolean();
     case "string":
@@ -120,7 +137,12 @@ export function invalidValueArb(
       break;
     case "number":
       options.push(fc.constant("1"));
-      if (s.minimum !== undefined) options.push(fc.constant(Number(s.minimum) - 1));
+      if (s.minimum !== undefined) {
+        options.push(fc.constant(Number(s.minimum) - 1));
+        if (s.exclusiveMinimum) options.push(fc.constant(Number(s.minimum)));
+      }
+      if (s.maximum !== undefined) options.push(fc.constant(Number(s.maximum) * 10));
+      if (s["x-decimals"] !== undefined) options.push(fc.constant(1.001));
       break;
     case "string": {
       options.push(fc.constant(7));
