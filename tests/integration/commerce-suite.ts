@@ -205,6 +205,29 @@ export function commerceSuite(
       expect((await post(`${url}/shopping-carts/999999/checkout`)).status).toBe(404);
     });
 
+    test("no client can take an id checkout will allocate: digits alone are 400, the checkouts get them", async () => {
+      const pid = await product(10);
+      const first = await post(`${url}/shopping-carts/${await cart([[pid, 1]])}/checkout`);
+      expect(first.status).toBe(200);
+      const next = (first.body as { order_id: number }).order_id + 1;
+      for (const id of [next, next + 1, next + 2]) {
+        const r = await post(`${url}/orders/async`, {
+          order_id: String(id),
+          customer_id: 7,
+          items: [{ product_id: pid, quantity: 1, price: 1 }],
+        });
+        expect(r.status).toBe(400);
+        expect(r.body).toMatchObject({
+          error: "INVALID_INPUT",
+          details: expect.stringContaining("order_id"),
+        });
+      }
+      for (let i = 0; i < 3; i++) {
+        const r = await post(`${url}/shopping-carts/${await cart([[pid, 1]])}/checkout`);
+        expect(r.status).toBe(200);
+      }
+    });
+
     test("checkout short on stock: 400 listing the short lines, no stock touched, cart still open", async () => {
       const plenty = await product(10);
       const scarce = await product(1);
