@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { int32, stringId } from "./ids.ts";
+import { CLIENT_ORDER_ID_RULE, ClientOrderIdSchema, int32, isOrderId, stringId } from "./ids.ts";
 import { fromCents, MAX_PRICE, moneyNumber, toCents } from "./money.ts";
 
 /** A product id is an int32 or a string: the seeds' clients send SKUs like "SKU-001". */
@@ -15,7 +15,9 @@ export const OrderItemSchema = z.object({
 
 export const OrderInputSchema = z
   .object({
-    order_id: stringId(64).optional().openapi({ example: "order-0001" }),
+    order_id: ClientOrderIdSchema.optional().openapi({
+      description: `${CLIENT_ORDER_ID_RULE}. Generated when absent`,
+    }),
     customer_id: int32(1).openapi({ example: 123 }),
     items: z.array(OrderItemSchema).min(1).max(100),
   })
@@ -172,7 +174,7 @@ export function parseOrderMessage(body: string): OrderMessage | undefined {
     const value: unknown = JSON.parse(body);
     if (typeof value !== "object" || value === null) return undefined;
     const id = (value as { order_id?: unknown }).order_id;
-    return typeof id === "string" && id.length >= 1 && id.length <= 64 ? { order_id: id } : undefined;
+    return isOrderId(id) ? { order_id: id } : undefined;
   } catch {
     return undefined;
   }

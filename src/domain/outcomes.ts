@@ -12,6 +12,8 @@ export const OUTCOME_CODES = [
   "CART_CHECKED_OUT",
   "INSUFFICIENT_STOCK",
   "PAYMENT_DECLINED",
+  /** The cart's order failed (declined, stock released): the cart is not charged again. */
+  "ORDER_FAILED",
   "BID_TOO_LOW",
   "AUCTION_CLOSED",
   /** A dependency failed, timed out or has its circuit open: nothing is known to have happened. */

@@ -3,6 +3,9 @@
  * numbers failing the Luhn check decline, and a few Luhn-valid test numbers always decline.
  */
 import { z } from "@hono/zod-openapi";
+import type { Cart } from "./carts.ts";
+import { type Order, publicOrderId } from "./orders.ts";
+import { DomainError } from "./outcomes.ts";
 
 /** Always approve. */
 export const APPROVING_CARDS = ["4242424242424242", "4111111111111111", "5555555555554444"] as const;
@@ -51,9 +54,43 @@ export interface ChargeRequest {
   idempotencyKey: string;
   amountCents: number;
   card?: string;
+  /**
+   * The order's own charge (the processor's): a decline fails the order, so it is kept under the key
+   * like an approval, and every later charge under the key gets it instead of a new decision — the
+   * cart of a failed order is never charged by POST /payments/checkout. An approval kept first (the
+   * cart paid ahead) wins and is answered instead: the ledger's write-if-absent decides the race.
+   */
+  settlesOrder?: boolean;
 }
 
-export type ChargeResult = { approved: true; transaction_id: string } | { approved: false; reason: string };
+export type ChargeResult =
+  | { approved: true; transaction_id: string }
+  /** `final`: kept by a charge that settled its order; the key is closed. */
+  | { approved: false; reason: string; final?: true };
+
+/** An order's failure reason when its charge was declined. */
+export const declinedFailure = (reason: string) => `payment declined: ${reason}`;
+
+/**
+ * A cart is charged only for a live order. Before it has one (open, or its checkout not yet stored)
+ * it may be paid ahead, under the cart's key, and its order's charge then replays that payment; a
+ * pending, processing or completed order's cart is charged that order's total (a completed one
+ * replays the order's charge). A failed order released its stock and never ships: ORDER_FAILED, and
+ * nothing is charged — the cart's checkout stays final, as CART_CHECKED_OUT says.
+ */
+export function cartChargeRefusal(cart: Cart, order: Order | undefined): DomainError | undefined {
+  if (order?.status !== "failed") return undefined;
+  return orderFailed(cart, publicOrderId(order), order.failure_reason);
+}
+
+/** ORDER_FAILED for `cart`, whose order `orderId` failed for `reason`. */
+export function orderFailed(cart: Cart, orderId: number | string | undefined, reason?: string): DomainError {
+  return new DomainError(
+    "ORDER_FAILED",
+    `shopping cart ${cart.shopping_cart_id} is not charged: its order ${orderId} failed`,
+    { ...(reason === undefined ? {} : { details: reason }), data: { order_id: orderId } },
+  );
+}
 
 /** A decline is a result, not an error: only gateway faults throw (and are retried by the policy). */
 export interface PaymentGateway {

@@ -59,6 +59,8 @@ export const OUTCOME_HTTP: Record<
   CART_CHECKED_OUT: { status: 400 },
   INSUFFICIENT_STOCK: { status: 400 },
   PAYMENT_DECLINED: { status: 402 },
+  // 400 as api.yaml's "invalid shopping cart state" (CART_CHECKED_OUT): a 409 is not in the contract here.
+  ORDER_FAILED: { status: 400 },
   NOT_FOUND: { status: 404 },
   CONFLICT: { status: 409 },
   BID_TOO_LOW: { status: 409 },

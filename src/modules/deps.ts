@@ -39,7 +39,7 @@ export const DEPS = {
   orders: ["config", "logger", "orderStore", "orderQueue", "paymentGateway"],
   checkout: ["config", "logger", "cartStore", "inventoryStore", "orderStore", "idAllocator", "idempotencyStore", "orders"],
   carts: ["cartStore", "idAllocator", "productStore", "inventoryStore"],
-  payments: ["cartStore", "inventoryStore", "paymentGateway", "idempotencyStore"],
+  payments: ["cartStore", "inventoryStore", "orderStore", "paymentGateway", "idempotencyStore"],
   warehouse: ["inventoryStore"],
   ordersApi: ["http", "orders", "logger"],
   commerceApi: ["http", "config", "carts", "checkout", "payments", "warehouse"],

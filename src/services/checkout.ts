@@ -146,7 +146,8 @@ export class CheckoutService {
     const result = await this.deps.orders.create(order);
     if (result.created) return { order, fresh: true };
     if (result.existing.request_hash === order.request_hash) return { order: result.existing, fresh: false };
-    // A client of POST /orders chose this numeric order_id itself: rare, and a retry allocates anew.
+    // Clients cannot choose ids of digits alone (ClientOrderIdSchema), so only an order stored before that
+    // rule can hold one the counter reaches: a retry allocates the next.
     throw new DomainError("TRY_AGAIN", `order id ${orderId} is taken; retry the checkout`, {
       retryAfterS: 0,
     });

@@ -18,7 +18,7 @@ import {
   toLines,
 } from "../domain/orders.ts";
 import { conflict, DomainError, notFound, unavailable } from "../domain/outcomes.ts";
-import { chargeKey, type PaymentGateway } from "../domain/payments.ts";
+import { chargeKey, declinedFailure, type PaymentGateway } from "../domain/payments.ts";
 import type { OrderPublisher } from "../domain/queue.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
@@ -154,7 +154,7 @@ export class OrderService {
           ["processing"],
           result.approved
             ? { status: "completed", transaction_id: result.transaction_id }
-            : { status: "failed", failure_reason: `payment declined: ${result.reason}` },
+            : { status: "failed", failure_reason: declinedFailure(result.reason) },
         );
         if (!done) throw new Error(`order ${order.order_id} left processing while being paid`);
         return orderView(done);

@@ -9,7 +9,7 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { InventoryStore } from "../domain/inventory.ts";
 import { isFinal, type Order, type OrderStore, parseOrderMessage } from "../domain/orders.ts";
-import { chargeKey, type PaymentGateway } from "../domain/payments.ts";
+import { chargeKey, declinedFailure, type PaymentGateway } from "../domain/payments.ts";
 import type { QueueConsumer, QueueMessage } from "../domain/queue.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
@@ -37,6 +37,7 @@ export class OrderWorker {
       idempotencyKey: chargeKey(order),
       amountCents: order.total_cents,
       ...(order.card_number === undefined ? {} : { card: order.card_number }),
+      settlesOrder: true,
     });
     if (result.approved) {
       await this.moveStock(order, "ship");
@@ -49,7 +50,7 @@ export class OrderWorker {
     await this.moveStock(order, "release");
     const done = await this.store.transition(orderId, ["processing"], {
       status: "failed",
-      failure_reason: `payment declined: ${result.reason}`,
+      failure_reason: declinedFailure(result.reason),
     });
     return done ? "failed" : this.settled(orderId);
   }

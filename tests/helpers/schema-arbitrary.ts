@@ -204,3 +204,15 @@ export function invalidObjectArb(
   }
   return fc.oneof(...broken);
 }
+
+/**
+ * Candidate order ids for the one-rule properties: any text (astral characters, controls, lone
+ * surrogates), the id alphabet at every length, digits alone (checkout's ids), and the reported one.
+ */
+export const orderIdCandidates: fc.Arbitrary<string> = fc.oneof(
+  fc.string({ unit: "binary", maxLength: 70 }),
+  fc.string({ unit: "grapheme", maxLength: 70 }),
+  fc.stringMatching(/^[A-Za-z0-9._:-]{0,70}$/),
+  fc.stringMatching(/^[0-9]{1,12}$/),
+  fc.constantFrom(`q-${"\u{1F600}".repeat(33)}`, "x".repeat(64), "x".repeat(65), "é", " ", ""),
+);

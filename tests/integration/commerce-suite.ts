@@ -205,6 +205,29 @@ export function commerceSuite(
       expect((await post(`${url}/shopping-carts/999999/checkout`)).status).toBe(404);
     });
 
+    test("no client can take an id checkout will allocate: digits alone are 400, the checkouts get them", async () => {
+      const pid = await product(10);
+      const first = await post(`${url}/shopping-carts/${await cart([[pid, 1]])}/checkout`);
+      expect(first.status).toBe(200);
+      const next = (first.body as { order_id: number }).order_id + 1;
+      for (const id of [next, next + 1, next + 2]) {
+        const r = await post(`${url}/orders/async`, {
+          order_id: String(id),
+          customer_id: 7,
+          items: [{ product_id: pid, quantity: 1, price: 1 }],
+        });
+        expect(r.status).toBe(400);
+        expect(r.body).toMatchObject({
+          error: "INVALID_INPUT",
+          details: expect.stringContaining("order_id"),
+        });
+      }
+      for (let i = 0; i < 3; i++) {
+        const r = await post(`${url}/shopping-carts/${await cart([[pid, 1]])}/checkout`);
+        expect(r.status).toBe(200);
+      }
+    });
+
     test("checkout short on stock: 400 listing the short lines, no stock touched, cart still open", async () => {
       const plenty = await product(10);
       const scarce = await product(1);
@@ -241,6 +264,48 @@ export function commerceSuite(
       const o = await finalOrder((r.body as { order_id: number }).order_id);
       expect(o).toMatchObject({ status: "failed", failure_reason: expect.stringContaining("declined") });
       expect(await stock(pid)).toMatchObject({ available: 5, reserved: 0, shipped: 0 });
+    });
+
+    const approvedCharges = () => metric(url, "payments_total", 'outcome="approved"');
+    const pay = (cartId: number, card = "4242424242424242") =>
+      post(`${url}/payments/checkout`, { credit_card_number: card, shopping_cart_id: cartId });
+
+    test("payments on the cart of a failed order: 400 ORDER_FAILED, nothing charged, stock untouched", async () => {
+      const pid = await product(5, 25);
+      const id = await cart([[pid, 2]]);
+      const r = await post(`${url}/shopping-carts/${id}/checkout`, {
+        credit_card_number: "4000000000000002",
+      });
+      expect(r.status).toBe(200);
+      const orderId = (r.body as { order_id: number }).order_id;
+      expect(await finalOrder(orderId)).toMatchObject({ status: "failed" });
+      const before = await approvedCharges();
+      for (const card of ["4242424242424242", "4111111111111111"]) {
+        const again = await pay(id, card);
+        expect(again.status).toBe(400);
+        expect(again.body).toEqual({
+          error: "ORDER_FAILED",
+          message: `shopping cart ${id} is not charged: its order ${orderId} failed`,
+          details: "payment declined: card declined by issuer",
+          data: { order_id: orderId },
+        });
+      }
+      expect(await approvedCharges()).toBe(before);
+      expect(await stock(pid)).toMatchObject({ available: 5, reserved: 0, shipped: 0 });
+    });
+
+    test("payments on the cart of a completed order: the order's charge, not a second one", async () => {
+      const pid = await product(5, 25);
+      const id = await cart([[pid, 2]]);
+      const r = await post(`${url}/shopping-carts/${id}/checkout`);
+      const orderId = (r.body as { order_id: number }).order_id;
+      const order = (await finalOrder(orderId)) as { status: string; transaction_id?: string };
+      expect(order).toMatchObject({ status: "completed", transaction_id: expect.any(String) });
+      const before = await approvedCharges();
+      const again = await pay(id);
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual({ success: true, transaction_id: order.transaction_id });
+      expect(await approvedCharges()).toBe(before);
     });
 
     test("warehouse reserve/ship: 204, 400 when short, 404 unknown product, 400 bad input", async () => {

@@ -14,7 +14,14 @@ import {
   operations,
   resolve,
 } from "../helpers/contract.ts";
-import { defaultHints, type Hints, invalidObjectArb, validArb } from "../helpers/schema-arbitrary.ts";
+import { eventually, get, metric, post } from "../helpers/http.ts";
+import {
+  defaultHints,
+  type Hints,
+  invalidObjectArb,
+  orderIdCandidates,
+  validArb,
+} from "../helpers/schema-arbitrary.ts";
 import { startTestShop, type TestShop } from "../helpers/shop.ts";
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 25);
@@ -250,6 +257,46 @@ describe("every route's input schema", () => {
           past400: true,
         });
     }
+  });
+
+  // One id rule for the api and the processor: an order the api accepted never dies as a malformed message,
+  // and GET /orders/{order_id} finds it by the id it was accepted under.
+  test("every order_id POST /orders/async accepts, the processor finishes; the others are 400", async () => {
+    const malformed = () => metric(shop.url, "processor_malformed_messages_total");
+    const before = await malformed();
+    const taken = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(orderIdCandidates, async (id) => {
+        const r = await post(`${shop.url}/orders/async`, {
+          order_id: id,
+          customer_id: 1,
+          items: [{ product_id: 1, quantity: 1, price: 1 }],
+        });
+        // 409: a case above chose the same id for another order; the api took the id in either way.
+        if (r.status === 202 || r.status === 409) taken.add(id);
+        else
+          expect({ id, status: r.status, error: uniform(JSON.stringify(r.body)).error }).toEqual({
+            id,
+            status: 400,
+            error: "INVALID_INPUT",
+          });
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
+    expect(taken.size).toBeGreaterThan(0);
+    for (const id of taken) {
+      await eventually(
+        async () => {
+          const { status } = (await get(`${shop.url}/orders/${encodeURIComponent(id)}`)).body as {
+            status: string;
+          };
+          return status === "completed" || status === "failed" ? status : undefined;
+        },
+        10_000,
+        `order ${JSON.stringify(id)} finished`,
+      );
+    }
+    expect(await malformed()).toBe(before);
   });
 
   test("the process is still up and counted no 5xx", async () => {

@@ -9,6 +9,7 @@ describe("domain outcome → HTTP answer (the one table)", () => {
     ["CART_CHECKED_OUT", 400, "CART_CHECKED_OUT"],
     ["INSUFFICIENT_STOCK", 400, "INSUFFICIENT_STOCK"],
     ["PAYMENT_DECLINED", 402, "PAYMENT_DECLINED"],
+    ["ORDER_FAILED", 400, "ORDER_FAILED"],
     ["NOT_FOUND", 404, "NOT_FOUND"],
     ["CONFLICT", 409, "CONFLICT"],
     ["BID_TOO_LOW", 409, "BID_TOO_LOW"],

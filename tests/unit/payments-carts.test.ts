@@ -3,9 +3,11 @@ import { describe, expect, test } from "bun:test";
 import { MemoryAuctionBook, MemoryBidStream } from "../../src/adapters/memory/auctions.ts";
 import type { AuctionBook } from "../../src/domain/auctions.ts";
 import { MAX_LINE_QUANTITY } from "../../src/domain/carts.ts";
+import type { PaymentGateway } from "../../src/domain/payments.ts";
 import { demoProduct } from "../../src/domain/products.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { AuctionItems } from "../../src/services/auction-items.ts";
+import { OrderWorker } from "../../src/services/processor.ts";
 import { WarehouseService } from "../../src/services/warehouse.ts";
 import { bookOf } from "../helpers/auction-items.ts";
 import { memoryCommerce, refusal } from "../helpers/use-cases.ts";
@@ -59,6 +61,110 @@ describe("payments", () => {
     expect(await shop.payments.pay({ cartId: id, card })).toEqual(first);
     const other = shop.payments.pay({ cartId: id, card: "4111111111111111", idempotencyKey: "p1" });
     expect((await refusal(other)).code).toBe("CONFLICT");
+  });
+});
+
+describe("payments and the order pipeline charge a cart once, and only for a live order", () => {
+  const approving = "4242424242424242";
+  const declining = "4000000000000002";
+
+  /** A cart of 2 × 25.00 checked out with `card`: its order is pending, its stock reserved. */
+  async function checkedOut(card: string) {
+    const shop = memoryCommerce();
+    const pid = await shop.product(1, 5, 2500);
+    const cartId = await shop.cart([[pid, 2]]);
+    const { order_id } = await shop.checkout.checkout(cartId, card);
+    return { shop, pid, cartId, orderId: String(order_id) };
+  }
+
+  /** The processor's gateway, held after each charge it decides until `release` is called. */
+  function heldAfterCharge(inner: PaymentGateway) {
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let charged = () => {};
+    const decided = new Promise<void>((r) => {
+      charged = r;
+    });
+    const gateway: PaymentGateway = {
+      charge: async (request) => {
+        const result = await inner.charge(request);
+        charged();
+        await held;
+        return result;
+      },
+    };
+    return { gateway, decided, release };
+  }
+
+  test("a payment after the pipeline declined, before the order is failed: ORDER_FAILED, nothing charged", async () => {
+    const { shop, pid, cartId, orderId } = await checkedOut(declining);
+    const hold = heldAfterCharge(shop.gateway);
+    const processing = new OrderWorker(shop.orders, shop.inventory, hold.gateway).process(orderId);
+    await hold.decided;
+    expect(await shop.orders.get(orderId)).toMatchObject({ status: "processing" });
+    expect(await refusal(shop.payments.pay({ cartId, card: approving }))).toMatchObject({
+      code: "ORDER_FAILED",
+      details: "payment declined: card declined by issuer",
+      data: { order_id: Number(orderId) },
+    });
+    hold.release();
+    expect(await processing).toBe("failed");
+    expect((await shop.ledger.get(`cart:${cartId}`))?.result).toMatchObject({ approved: false, final: true });
+    expect(await shop.inventory.get(pid)).toMatchObject({ available: 5, reserved: 0, shipped: 0 });
+    // Once failed, the refusal comes from the order itself, with its failure reason.
+    expect(await refusal(shop.payments.pay({ cartId, card: approving }))).toMatchObject({
+      code: "ORDER_FAILED",
+      details: "payment declined: card declined by issuer",
+    });
+  });
+
+  test("a payment before the pipeline charges: the order's charge replays it, the order completes and ships", async () => {
+    const { shop, pid, cartId, orderId } = await checkedOut(declining);
+    const { transaction_id } = await shop.payments.pay({ cartId, card: approving });
+    expect(await new OrderWorker(shop.orders, shop.inventory, shop.gateway).process(orderId)).toBe(
+      "completed",
+    );
+    expect(await shop.orders.get(orderId)).toMatchObject({ status: "completed", transaction_id });
+    expect(await shop.inventory.get(pid)).toMatchObject({ available: 3, reserved: 0, shipped: 2 });
+  });
+
+  test("a live order's cart is charged the order's total, not today's prices", async () => {
+    const { shop, pid, cartId } = await checkedOut(approving);
+    await shop.inventory.setStock(pid, 3, 9999);
+    await shop.payments.pay({ cartId, card: approving });
+    expect(await shop.ledger.get(`cart:${cartId}`)).toMatchObject({ amount_cents: 5000 });
+  });
+
+  test("only a charge that settles its order closes the key: a payment's own decline leaves it open", async () => {
+    const shop = memoryCommerce();
+    const key = "order:k";
+    expect(await shop.gateway.charge({ idempotencyKey: key, amountCents: 1, card: declining })).toEqual({
+      approved: false,
+      reason: "card declined by issuer",
+    });
+    expect(await shop.ledger.get(key)).toBeUndefined();
+    const settled = await shop.gateway.charge({
+      idempotencyKey: key,
+      amountCents: 1,
+      card: declining,
+      settlesOrder: true,
+    });
+    expect(settled).toEqual({ approved: false, reason: "card declined by issuer", final: true });
+    expect(await shop.gateway.charge({ idempotencyKey: key, amountCents: 1, card: approving })).toEqual(
+      settled,
+    );
+    // An approval kept first wins over a settling decline.
+    await shop.gateway.charge({ idempotencyKey: "order:paid", amountCents: 1, card: approving });
+    expect(
+      await shop.gateway.charge({
+        idempotencyKey: "order:paid",
+        amountCents: 1,
+        card: declining,
+        settlesOrder: true,
+      }),
+    ).toMatchObject({ approved: true });
   });
 });
 

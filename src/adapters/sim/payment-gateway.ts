@@ -46,7 +46,8 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
  * "payment" resilience policy (faults and timeouts are retried and feed the breaker; a decline is a
  * result and is neither), and its ledger keeps one approved charge per idempotency key, as a real
  * gateway's idempotency keys do. Declines are not recorded: they are decided again (deterministically),
- * and another card may be tried under the same key.
+ * and another card may be tried under the same key — except the decline of a charge that settles its
+ * order (ChargeRequest.settlesOrder), which closes the key.
  */
 export class SimulatedGateway implements PaymentGateway {
   constructor(
@@ -71,16 +72,23 @@ export class SimulatedGateway implements PaymentGateway {
     });
     if (!result.approved) {
       this.metrics.charges.inc({ outcome: "declined" });
-      return result;
+      if (!request.settlesOrder) return result;
+      return this.keep(request, { ...result, final: true });
     }
+    const kept = await this.keep(request, result);
+    if (kept === result) this.metrics.charges.inc({ outcome: "approved" });
+    return kept;
+  }
+
+  /** The result that holds for the key: `result` if it was first, else the one already kept (a replay). */
+  private async keep(request: ChargeRequest, result: ChargeResult): Promise<ChargeResult> {
     const kept = await this.ledger.record({
       key: request.idempotencyKey,
       amount_cents: request.amountCents,
       result,
       at: new Date().toISOString(),
     });
-    if (kept.result === result) this.metrics.charges.inc({ outcome: "approved" });
-    else this.metrics.replays.inc();
+    if (kept.result !== result) this.metrics.replays.inc();
     return kept.result;
   }
 }

@@ -183,6 +183,7 @@ export const commerceInits = {
     value: new PaymentService({
       carts: get("cartStore"),
       inventory: get("inventoryStore"),
+      orders: get("orderStore"),
       gateway: get("paymentGateway"),
       idempotency: get("idempotencyStore"),
     }),

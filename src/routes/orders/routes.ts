@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { stringId } from "../../domain/ids.ts";
+import { OrderIdSchema } from "../../domain/ids.ts";
 import { OrderInputSchema, OrderViewSchema } from "../../domain/orders.ts";
 import { errorResponses } from "../../http/errors.ts";
 
@@ -47,10 +47,7 @@ export const getOrder = createRoute({
   summary: "Get an order and its status",
   request: {
     params: z.object({
-      order_id: stringId(64).openapi({
-        param: { name: "order_id", in: "path", required: true },
-        example: "order-0001",
-      }),
+      order_id: OrderIdSchema.openapi({ param: { name: "order_id", in: "path", required: true } }),
     }),
   },
   responses: {

@@ -10,6 +10,9 @@ export const processPayment = createRoute({
   tags: ["Payments"],
   operationId: "processPayment",
   summary: "Charge a card for a shopping cart's total (simulated gateway, PAYMENT_SIM_MS)",
+  description:
+    "A cart is charged at most once, whichever of this endpoint or its order pays it, and only for a live " +
+    "order: the cart of a failed order is 400 ORDER_FAILED, and nothing is charged.",
   request: {
     headers: idempotencyHeader,
     body: {
