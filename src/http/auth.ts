@@ -73,6 +73,11 @@ export function createAuthenticator(config: Config, registry: Registry): Authent
     labelNames: ["credential", "result"] as const,
     registers: [registry],
   });
+  const verifications = new Counter({
+    name: "auth_jwt_verifications_total",
+    help: "JWT signature verifications (a token seen before is served from the cache and not counted)",
+    registers: [registry],
+  });
   const admin: Key | undefined =
     config.ADMIN_TOKEN === undefined
       ? undefined
@@ -140,6 +145,7 @@ export function createAuthenticator(config: Config, registry: Registry): Authent
       throw unauthorized("bearer token not accepted (no JWT issuer configured)", "invalid_token");
     }
     let payload: JWTPayload;
+    verifications.inc();
     try {
       payload = await jwt(token);
     } catch (err) {
