@@ -1,5 +1,4 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Readiness } from "../modules/graph.ts";
@@ -8,6 +7,15 @@ import { errorFields } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { discardBody, type ServeEnv, type Upgrade } from "../runtime.ts";
 import type { Principal } from "./auth.ts";
+import {
+  DOCS_CSP,
+  DOCS_INIT,
+  DOCS_INIT_SCRIPT,
+  DOCS_SCRIPT,
+  docsPage,
+  docsScript,
+  IMMUTABLE,
+} from "./docs/docs.ts";
 import { ApiError, type ErrorBody, toApiError } from "./errors.ts";
 import type { Guard } from "./guard.ts";
 import { type Handle, routeRegistrar } from "./route.ts";
@@ -232,8 +240,24 @@ export function createHttp(opts: {
     c.header("Content-Type", "application/json");
     return c.body(document);
   });
-  const docs = Scalar<AppEnv>({ url: "/openapi.json", pageTitle: `${opts.title} API reference` });
-  plain("/docs", (c) => docs(c, async () => {}) as Promise<Response>);
+  const page = docsPage(`${opts.title} API reference`);
+  plain("/docs", (c) => {
+    c.header("Content-Security-Policy", DOCS_CSP);
+    c.header("Cache-Control", "no-cache");
+    return c.html(page);
+  });
+  let bundle: Promise<Blob> | undefined;
+  plain(DOCS_SCRIPT, async () => {
+    bundle ??= docsScript();
+    return new Response(await bundle, {
+      headers: { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": IMMUTABLE },
+    });
+  });
+  plain(DOCS_INIT, (c) => {
+    c.header("Content-Type", "text/javascript; charset=utf-8");
+    c.header("Cache-Control", IMMUTABLE);
+    return c.body(DOCS_INIT_SCRIPT);
+  });
 
   return {
     app,
