@@ -75,7 +75,11 @@ export interface Shop {
   stop(): Promise<void>;
 }
 
-/** `bun src/main.ts ARGS` on SERVER_CORE on a free port, with no shutdown drain. */
+/**
+ * `bun src/main.ts ARGS` on SERVER_CORE on a free port, with no shutdown drain. Open (AUTH_DISABLED) unless
+ * `env` sets credentials: these benches measure the stores and workers behind the edge; bench/auth.ts
+ * measures what credentials cost.
+ */
 export async function startShop(
   args: string[],
   env: Record<string, string>,
@@ -85,7 +89,7 @@ export async function startShop(
   const url = `http://127.0.0.1:${port}`;
   const proc = await startPinned(
     [process.execPath, "src/main.ts", ...args],
-    { PORT: String(port), HOST: "127.0.0.1", SHUTDOWN_DRAIN_MS: "0", ...env },
+    { PORT: String(port), HOST: "127.0.0.1", SHUTDOWN_DRAIN_MS: "0", AUTH_DISABLED: "true", ...env },
     `${url}/ready`,
     opts,
   );

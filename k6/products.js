@@ -5,7 +5,7 @@
 import { check } from "k6";
 import http from "k6/http";
 import { BASE_URL, env, envInt } from "./lib/env.js";
-import { getProduct, health, product, putProduct } from "./lib/shop.js";
+import { getProduct, headers, health, product, putProduct } from "./lib/shop.js";
 import { summarize, TREND_STATS } from "./lib/summary.js";
 
 const VUS = envInt("VUS", 50);
@@ -42,7 +42,7 @@ export function setup() {
       method: "POST",
       url: `${BASE_URL}/products/${id}/details`,
       body: JSON.stringify(product(id)),
-      params: { headers: { "Content-Type": "application/json" }, tags: { name: "setup" } },
+      params: { headers: headers(false), tags: { name: "setup" } },
     }));
     for (const res of http.batch(batch)) {
       if (res.status !== 204) throw new Error(`seeding products: ${res.status} ${String(res.body)}`);

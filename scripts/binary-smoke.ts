@@ -19,9 +19,26 @@ const base = `http://127.0.0.1:${port}`;
 
 const started = performance.now();
 const steps = process.argv[3]?.split(",") ?? STEPS.map((s) => s.name);
+// Credentials enforced, as deployed: the smoke authenticates with a key and with ADMIN_TOKEN.
+const apiKey = `smoke-${crypto.randomUUID()}`;
+const adminToken = `smoke-admin-${crypto.randomUUID()}`;
+const API_KEYS = JSON.stringify([
+  {
+    name: "smoke",
+    key: apiKey,
+    scopes: ["catalog:read", "catalog:write", "carts", "warehouse", "payments", "orders", "bids"],
+  },
+]);
 const proc = Bun.spawn([target, "--role", "all"], {
   cwd: dir,
-  env: { PATH: "/usr/bin:/bin", PORT: String(port), SHUTDOWN_DRAIN_MS: "100", LOG_LEVEL: "warn" },
+  env: {
+    PATH: "/usr/bin:/bin",
+    PORT: String(port),
+    SHUTDOWN_DRAIN_MS: "100",
+    LOG_LEVEL: "warn",
+    API_KEYS,
+    ADMIN_TOKEN: adminToken,
+  },
   stdout: "inherit",
   stderr: "inherit",
 });
@@ -46,7 +63,7 @@ if (readyMs < 0) fail("ready", "no 200 from /ready within the wait");
 // Idle RSS: measured before the smoke traffic.
 const rss = (await Bun.$`ps -o rss= -p ${proc.pid}`.nothrow().text()).trim();
 const results = await runSmoke(
-  { baseUrl: base, wsUrl: base.replace(/^http/, "ws"), adminToken: undefined, timeoutMs: 20_000 },
+  { baseUrl: base, wsUrl: base.replace(/^http/, "ws"), adminToken, apiKey, timeoutMs: 20_000 },
   steps,
   (r) => console.log(`  ${r.ok ? "ok  " : "FAIL"} ${r.name} (${r.ms.toFixed(0)} ms) ${r.detail}`),
 );

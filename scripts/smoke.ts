@@ -3,7 +3,7 @@
  * End-to-end smoke test of a running shop, used by CI (against the freshly built binary), by the deploy
  * workflow (against the load balancer) and by hand:
  *
- *   BASE_URL=http://127.0.0.1:8080 ADMIN_TOKEN=… bun scripts/smoke.ts [--only step,step] [--list]
+ *   BASE_URL=http://127.0.0.1:8080 ADMIN_TOKEN=… [API_KEY=…] bun scripts/smoke.ts [--only step,step] [--list]
  *
  * Each step creates its own data (ids unique to this run), so it can run against a live environment
  * repeatedly. Every step runs; the exit code is 1 when any failed and the failing steps are named, 2 on
@@ -14,6 +14,8 @@ export interface SmokeOptions {
   baseUrl: string;
   wsUrl: string;
   adminToken: string | undefined;
+  /** Sent as X-API-Key on the non-admin calls; without it they carry ADMIN_TOKEN (every scope), if any. */
+  apiKey?: string;
   /** Bound for waiting on asynchronous work (an order completing, a bid arriving). */
   timeoutMs: number;
 }
@@ -58,7 +60,8 @@ async function call(
 ): Promise<{ status: number; json: unknown; text: string }> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers["content-type"] = "application/json";
-  if (admin && options.adminToken) headers.authorization = `Bearer ${options.adminToken}`;
+  if (!admin && options.apiKey) headers["x-api-key"] = options.apiKey;
+  else if (options.adminToken) headers.authorization = `Bearer ${options.adminToken}`;
   let res: Response;
   try {
     res = await fetch(`${options.baseUrl}${path}`, {
@@ -300,7 +303,13 @@ export function optionsFromEnv(env: Record<string, string | undefined>): SmokeOp
   const baseUrl = (env.BASE_URL || "http://127.0.0.1:8080").replace(/\/+$/, "");
   const wsUrl = (env.WS_URL || baseUrl.replace(/^http/, "ws")).replace(/\/+$/, "");
   const timeoutMs = Number(env.SMOKE_TIMEOUT_MS || 30_000);
-  return { baseUrl, wsUrl, adminToken: env.ADMIN_TOKEN || undefined, timeoutMs };
+  return {
+    baseUrl,
+    wsUrl,
+    adminToken: env.ADMIN_TOKEN || undefined,
+    apiKey: env.API_KEY || undefined,
+    timeoutMs,
+  };
 }
 
 function parseOnly(argv: string[]): string[] | "list" {

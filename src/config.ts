@@ -27,6 +27,36 @@ const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.e
 
 const text = (max = 2048) => z.string().min(1).max(max);
 
+const bool = oneOf(["true", "false"]).transform((s) => s === "true");
+
+/** A token bucket's budget: `capacity` requests, refilled evenly over `periodMs`. */
+export interface Rate {
+  capacity: number;
+  periodMs: number;
+}
+const rate = z
+  .string()
+  .regex(/^[1-9]\d{0,8}\/(s|min)$/, "not N/s or N/min")
+  .transform((s): Rate => {
+    const [n, unit] = s.split("/");
+    return { capacity: Number(n), periodMs: unit === "s" ? 1000 : 60_000 };
+  });
+
+const scopeName = z.string().regex(/^[a-z][a-z0-9:_-]{0,63}$/, "not a scope name");
+const apiKeySpec = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 of A-Z a-z 0-9 . _ -"),
+    key: z.string().min(16).max(512).optional(),
+    key_sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/i)
+      .optional(),
+    scopes: z.array(scopeName).max(100),
+  })
+  .strict()
+  .refine((k) => (k.key === undefined) !== (k.key_sha256 === undefined), "exactly one of key, key_sha256");
+export type ApiKeySpec = z.output<typeof apiKeySpec>;
+
 export const vars = {
   PORT: v({ schema: integer(0, 65535), default: "8080", expected: "integer 0..65535", doc: "HTTP port" }),
   HOST: v({
@@ -77,6 +107,71 @@ export const vars = {
     secret: true,
     expected: "string of 16..512 characters",
     doc: "Bearer token for admin routes; without it /admin/* does not exist and stock/item admin routes are open",
+  }),
+  // Security (issue 19): docs/security.md
+  API_KEYS: v({
+    schema: z
+      .string()
+      .transform((s, ctx) => {
+        try {
+          return JSON.parse(s) as unknown;
+        } catch {
+          ctx.addIssue({ code: "custom", message: "not JSON" });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.array(apiKeySpec).max(1000)),
+    secret: true,
+    expected: 'JSON array of {"name", "key_sha256" (hex) | "key", "scopes": [...]}',
+    doc: "API keys accepted in X-API-Key; a request is logged and counted under the key's name, never the key",
+  }),
+  JWT_ISSUER: v({
+    schema: text(512),
+    expected: "the iss claim tokens must carry",
+    doc: "Accept JWT bearer tokens from this issuer (needs JWT_AUDIENCE and JWT_JWKS_URL)",
+  }),
+  JWT_AUDIENCE: v({
+    schema: text(512),
+    expected: "the aud value tokens must carry",
+    doc: "Audience a JWT must name",
+  }),
+  JWT_JWKS_URL: v({
+    schema: z.url({ protocol: /^https?$/ }),
+    expected: "http(s) URL",
+    doc: "The only place signing keys come from (never a URL in the token); refreshed on an unknown kid at most every 30 s",
+  }),
+  JWT_CLOCK_SKEW_S: v({
+    schema: integer(0, 60),
+    default: "30",
+    expected: "integer s 0..60",
+    doc: "Tolerance on exp and nbf for clocks that disagree",
+  }),
+  AUTH_DISABLED: v({
+    schema: bool,
+    default: "false",
+    expected: "true | false",
+    doc: "true: no credentials checked even with real infrastructure configured (otherwise shop refuses to start)",
+  }),
+  TRUST_PROXY: v({
+    schema: bool,
+    default: "false",
+    expected: "true | false",
+    doc: "Take the client address from X-Forwarded-For (behind the ALB); otherwise the peer address",
+  }),
+  RATE_LIMIT_READ: v({
+    schema: rate,
+    expected: "N/s or N/min (bucket of N, refilled evenly)",
+    doc: "Budget of GET requests per credential and per client address; unset: unlimited",
+  }),
+  RATE_LIMIT_WRITE: v({
+    schema: rate,
+    expected: "N/s or N/min",
+    doc: "Budget of other requests (writes) per credential and per client address; unset: unlimited",
+  }),
+  RATE_LIMIT_BID: v({
+    schema: rate,
+    expected: "N/s or N/min",
+    doc: "Budget of bids per credential and per client address; unset: unlimited",
   }),
   AWS_REGION: v({
     schema: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "not a region"),

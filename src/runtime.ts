@@ -10,7 +10,10 @@ declare const Deno:
       version: { deno: string };
       serve(
         options: { port: number; hostname: string; onListen?: () => void; signal?: AbortSignal },
-        handler: (req: Request) => Response | Promise<Response>,
+        handler: (
+          req: Request,
+          info: { remoteAddr: { transport: string; hostname: string } },
+        ) => Response | Promise<Response>,
       ): { finished: Promise<void>; shutdown(): Promise<void>; addr: { port: number } };
       upgradeWebSocket(
         req: Request,
@@ -80,6 +83,8 @@ export type Upgrade = (req: Request, handlers: WsHandlers) => Response;
 /** Handed to the app as Hono's `c.env`: what a handler may ask of the runtime. */
 export interface ServeEnv {
   upgrade: Upgrade;
+  /** The peer's address (the load balancer's, behind one); asked only by the rate limiter. */
+  peerAddress(req: Request): string | undefined;
 }
 
 export interface WebSocketOptions {
@@ -107,9 +112,14 @@ export function serve(options: ServeOptions): HttpServer {
   const ws = options.websocket ?? { sendBufferBytes: 1024 * 1024, pingMs: 20_000 };
   if (isDeno && Deno) {
     const deno = Deno;
-    const env: ServeEnv = { upgrade: (req, handlers) => upgradeDeno(deno, req, handlers, ws) };
-    const server = deno.serve({ port: options.port, hostname: options.hostname, onListen: () => {} }, (req) =>
-      options.fetch(req, env),
+    const upgrade: Upgrade = (req, handlers) => upgradeDeno(deno, req, handlers, ws);
+    const server = deno.serve(
+      { port: options.port, hostname: options.hostname, onListen: () => {} },
+      (req, info) =>
+        options.fetch(req, {
+          upgrade,
+          peerAddress: () => (info.remoteAddr.transport === "tcp" ? info.remoteAddr.hostname : undefined),
+        }),
     );
     return {
       port: server.addr.port,
@@ -131,6 +141,7 @@ export function serve(options: ServeOptions): HttpServer {
       // Bun answers the upgrade itself and ignores this response.
       return new Response(null);
     },
+    peerAddress: (req) => server.requestIP(req)?.address,
   };
   // Bun reads its header limit from node:http's setting (the --max-http-header-size flag) when a server starts.
   (http as { maxHeaderSize: number }).maxHeaderSize = HEAD_LIMIT_BYTES;

@@ -33,7 +33,7 @@ import { LambdaProcessor } from "./constructs/lambda-processor.ts";
 import { Messaging } from "./constructs/messaging.ts";
 import { Network } from "./constructs/network.ts";
 import { Observability, type ProcessorRef } from "./constructs/observability.ts";
-import { GeneratedSecret } from "./constructs/secret.ts";
+import { GeneratedSecret, OperatorSecret } from "./constructs/secret.ts";
 import { Service, type ServiceScaling } from "./constructs/service.ts";
 import { Waf } from "./constructs/waf.ts";
 
@@ -123,6 +123,31 @@ export class ShopStack extends TerraformStack {
       "ElastiCache AUTH token (REDIS_PASSWORD)",
     );
     const adminToken = secret("admin-token", "admin-token", "Bearer token for admin endpoints (ADMIN_TOKEN)");
+    // API_KEYS (docs/security.md): no key but ADMIN_TOKEN until operators store theirs; "[]" still enforces
+    // credentials, so a deployed process never runs open. Tasks read it at start: a change needs a new deploy.
+    const apiKeys = new OperatorSecret(this, "api-keys", {
+      name: `${prefix}/api-keys`,
+      description: 'API keys (API_KEYS): JSON [{"name", "key_sha256", "scopes"}]',
+      recoveryWindowDays: prod ? 30 : 0,
+      initial: "[]",
+    });
+    const jwt = {
+      JWT_ISSUER: new TerraformVariable(this, "jwt_issuer", {
+        type: "string",
+        default: "",
+        description: "iss of the JWT bearer tokens shop accepts; empty: API keys only",
+      }),
+      JWT_AUDIENCE: new TerraformVariable(this, "jwt_audience", {
+        type: "string",
+        default: "",
+        description: "aud the tokens must carry (with jwt_issuer)",
+      }),
+      JWT_JWKS_URL: new TerraformVariable(this, "jwt_jwks_url", {
+        type: "string",
+        default: "",
+        description: "The issuer's JWKS URL, the only source of signing keys (with jwt_issuer)",
+      }),
+    };
 
     const cache = new Cache(this, "cache", {
       prefix,
@@ -191,6 +216,7 @@ export class ShopStack extends TerraformStack {
 
     // The master password is not among them: only the bootstrap task reads it.
     const secretArns = (n: AppNeeds) => [
+      apiKeys.arn,
       ...(n.redis ? [redisToken.arn] : []),
       ...(n.adminToken ? [adminToken.arn] : []),
     ];
@@ -243,10 +269,15 @@ export class ShopStack extends TerraformStack {
       ...appEnvironment(needs[role]),
       ...(role === "bidder" ? { BID_STRATEGY: env.app.bidStrategy } : {}),
       ...(role === "broadcaster" ? { WS_PING_MS: String(APP.wsPingMs) } : {}),
+      // Empty means unset to shop: API keys only until the variables are given.
+      ...Object.fromEntries(Object.entries(jwt).map(([name, v]) => [name, v.stringValue])),
+      // Behind the ALB the peer is the balancer; the client is the address it appends to X-Forwarded-For.
+      ...(needs[role].routes !== "none" ? { TRUST_PROXY: "true" } : {}),
     });
     const secrets = (role: Role): Record<string, string> => {
       const n = needs[role];
       return {
+        API_KEYS: apiKeys.arn,
         ...(n.redis ? { REDIS_PASSWORD: redisToken.arn } : {}),
         ...(n.adminToken ? { ADMIN_TOKEN: adminToken.arn } : {}),
       };

@@ -19,6 +19,8 @@ export function envInt(name, fallback) {
 export const BASE_URL = env("BASE_URL", "http://127.0.0.1:8080").replace(/\/+$/, "");
 export const WS_URL = env("WS_URL", BASE_URL.replace(/^http/, "ws")).replace(/\/+$/, "");
 export const ADMIN_TOKEN = env("ADMIN_TOKEN", "");
+/** A key from the target's API_KEYS, sent as X-API-Key on every other request (none: ADMIN_TOKEN, or nothing). */
+export const API_KEY = env("API_KEY", "");
 /** Where handleSummary writes its JSON and text files. */
 export const RESULTS_DIR = env("K6_RESULTS_DIR", "k6/results").replace(/\/+$/, "");
 /** A run-unique tag so repeated runs against one environment never collide on ids. */

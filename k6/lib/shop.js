@@ -3,13 +3,18 @@
  * template, so thresholds and summaries are per endpoint rather than per URL.
  */
 import http from "k6/http";
-import { ADMIN_TOKEN, BASE_URL } from "./env.js";
+import { ADMIN_TOKEN, API_KEY, BASE_URL } from "./env.js";
 
 const JSON_HEADERS = { "Content-Type": "application/json" };
+const ADMIN_HEADERS = ADMIN_TOKEN
+  ? { ...JSON_HEADERS, Authorization: `Bearer ${ADMIN_TOKEN}` }
+  : JSON_HEADERS;
+/** Where shop enforces credentials every operation needs one; ADMIN_TOKEN holds every scope. */
+const CLIENT_HEADERS = API_KEY ? { ...JSON_HEADERS, "X-API-Key": API_KEY } : ADMIN_HEADERS;
 
 /** @param {boolean} admin */
-function headers(admin) {
-  return admin && ADMIN_TOKEN ? { ...JSON_HEADERS, Authorization: `Bearer ${ADMIN_TOKEN}` } : JSON_HEADERS;
+export function headers(admin) {
+  return admin ? ADMIN_HEADERS : CLIENT_HEADERS;
 }
 
 /**

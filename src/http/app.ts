@@ -1,5 +1,4 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Readiness } from "../modules/graph.ts";
@@ -7,8 +6,20 @@ import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { discardBody, type ServeEnv, type Upgrade } from "../runtime.ts";
+import type { Principal } from "./auth.ts";
+import {
+  DOCS_CSP,
+  DOCS_INIT,
+  DOCS_INIT_SCRIPT,
+  DOCS_SCRIPT,
+  docsPage,
+  docsScript,
+  IMMUTABLE,
+} from "./docs/docs.ts";
 import { ApiError, type ErrorBody, toApiError } from "./errors.ts";
+import type { Guard } from "./guard.ts";
 import { type Handle, routeRegistrar } from "./route.ts";
+import { SECURITY_SCHEMES } from "./security.ts";
 
 /**
  * Per-request state, passed to Hono as its `env`: the request id for logs, and the matched route
@@ -21,6 +32,10 @@ export interface RequestState {
   path: string | undefined;
   /** The runtime's WebSocket upgrade, when the app runs under serve(). */
   upgrade: Upgrade | undefined;
+  /** The runtime's peer address lookup, when the app runs under serve(). */
+  peerAddress: ServeEnv["peerAddress"] | undefined;
+  /** Who sent the request, once an operation's guard admitted it. */
+  principal: Principal | undefined;
 }
 export type AppEnv = { Bindings: RequestState };
 export type App = OpenAPIHono<AppEnv>;
@@ -29,6 +44,8 @@ export interface HttpCore {
   app: App;
   /** Registers a `createRoute` definition with its handler: validation, docs and metrics label. */
   handle: Handle;
+  /** Credentials and rate limits, checked before each operation. */
+  guard: Guard;
   /**
    * The server's entry point: request id, metrics, the request log line and the in-flight count
    * wrap Hono here rather than as middleware, so a matched route runs without a middleware chain.
@@ -63,6 +80,8 @@ const KNOWN_METHODS = new Set([
   "PATCH",
 ]);
 
+const OPEN: Guard = { check: () => undefined, setLimiter: () => {} };
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
@@ -86,6 +105,8 @@ export function createHttp(opts: {
   bodyLimitBytes: number;
   title: string;
   version: string;
+  /** Credentials and rate limits of every operation; none (all open) when absent. */
+  guard?: Guard;
 }): HttpCore {
   const { logger, metrics } = opts;
   let inFlight = 0;
@@ -93,6 +114,7 @@ export function createHttp(opts: {
   let probe: () => Promise<Readiness> = async () => ({ failures: {}, checks: {} });
 
   const app: App = new OpenAPIHono<AppEnv>();
+  const guard = opts.guard ?? OPEN;
 
   const requestLog = logger.enabled("info");
   metrics.setInFlightSource(() => inFlight);
@@ -105,6 +127,8 @@ export function createHttp(opts: {
       route: "unmatched",
       path: undefined,
       upgrade: env?.upgrade,
+      peerAddress: env?.peerAddress,
+      principal: undefined,
     };
     inFlight++;
     let res: Response;
@@ -125,7 +149,7 @@ export function createHttp(opts: {
       // request_id, method (an HTTP token) and route (our own templates) never need JSON escaping.
       logger.infoFragment(
         "request",
-        `"request_id":"${state.requestId}","method":"${req.method}","path":${jsonString(state.path ?? pathOf(req.url))},"route":"${state.route}","status":${res.status},"duration_ms":${millis(ms)}`,
+        `"request_id":"${state.requestId}","method":"${req.method}","path":${jsonString(state.path ?? pathOf(req.url))},"route":"${state.route}","status":${res.status},"duration_ms":${millis(ms)}${state.principal ? `,"credential":${jsonString(state.principal.credential)}` : ""}`,
       );
     }
     return res;
@@ -200,6 +224,8 @@ export function createHttp(opts: {
     return c.body(await metrics.registry.metrics());
   });
 
+  for (const [name, scheme] of Object.entries(SECURITY_SCHEMES))
+    app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
   let document: string | undefined;
   plain("/openapi.json", (c) => {
     // Built once: every route is registered before the server starts listening.
@@ -214,12 +240,29 @@ export function createHttp(opts: {
     c.header("Content-Type", "application/json");
     return c.body(document);
   });
-  const docs = Scalar<AppEnv>({ url: "/openapi.json", pageTitle: `${opts.title} API reference` });
-  plain("/docs", (c) => docs(c, async () => {}) as Promise<Response>);
+  const page = docsPage(`${opts.title} API reference`);
+  plain("/docs", (c) => {
+    c.header("Content-Security-Policy", DOCS_CSP);
+    c.header("Cache-Control", "no-cache");
+    return c.html(page);
+  });
+  let bundle: Promise<Blob> | undefined;
+  plain(DOCS_SCRIPT, async () => {
+    bundle ??= docsScript();
+    return new Response(await bundle, {
+      headers: { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": IMMUTABLE },
+    });
+  });
+  plain(DOCS_INIT, (c) => {
+    c.header("Content-Type", "text/javascript; charset=utf-8");
+    c.header("Cache-Control", IMMUTABLE);
+    return c.body(DOCS_INIT_SCRIPT);
+  });
 
   return {
     app,
-    handle: routeRegistrar(app, { bodyLimitBytes: opts.bodyLimitBytes }),
+    handle: routeRegistrar(app, { bodyLimitBytes: opts.bodyLimitBytes, guard }),
+    guard,
     fetch,
     plain,
     inFlight: () => inFlight,

@@ -9,6 +9,9 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { discardBody } from "../runtime.ts";
 import type { App, AppEnv } from "./app.ts";
 import { ApiError, describeIssues, ErrorSchema } from "./errors.ts";
+import type { Guard } from "./guard.ts";
+import type { Budget } from "./rate-limit.ts";
+import { scopeOf } from "./security.ts";
 
 type Schema = z.ZodType;
 type Out<S> = S extends Schema ? z.output<S> : undefined;
@@ -94,9 +97,22 @@ const internalError = {
   content: { "application/json": { schema: ErrorSchema } },
 };
 
+const errorContent = { "application/json": { schema: ErrorSchema } };
+const unauthorized = {
+  description: "Missing or invalid credentials (WWW-Authenticate names the schemes)",
+  content: errorContent,
+};
+const forbidden = { description: "The credential lacks the operation's scope", content: errorContent };
+const tooManyRequests = {
+  description: "Rate limit reached (Retry-After, RateLimit-Policy, RateLimit)",
+  content: errorContent,
+};
+
 export interface RouteOptions {
   /** Largest accepted body; larger ones get 413 PAYLOAD_TOO_LARGE. */
   bodyLimitBytes: number;
+  /** Credentials and rate limits, checked before the request is parsed. */
+  guard: Guard;
 }
 
 export type Handle = <R extends RouteConfig>(
@@ -115,7 +131,15 @@ function register<R extends RouteConfig>(
   route: R,
   handler: (c: Context<AppEnv>, input: RouteInput<R>) => Response | Promise<Response>,
 ): void {
-  app.openAPIRegistry.registerPath({ ...route, responses: { 500: internalError, ...route.responses } });
+  const scope = scopeOf(route);
+  const refusals =
+    scope === null ? { 429: tooManyRequests } : { 401: unauthorized, 403: forbidden, 429: tooManyRequests };
+  app.openAPIRegistry.registerPath({
+    ...route,
+    responses: { 500: internalError, ...refusals, ...route.responses },
+  });
+  const budget: Budget = scope === "bids" ? "bid" : route.method === "get" ? "read" : "write";
+  const { guard } = options;
   const params = route.request?.params as Schema | undefined;
   const query = route.request?.query as Schema | undefined;
   const headers = route.request?.headers as Schema | undefined;
@@ -257,6 +281,7 @@ function register<R extends RouteConfig>(
         c.env.route = path;
         c.env.path = c.req.path;
       }
+      await guard.check(c, scope, budget);
       const input = parseSync(c);
       input.body = await readBody(c, body);
       return handler(c, input as RouteInput<R>);
@@ -267,7 +292,9 @@ function register<R extends RouteConfig>(
         c.env.route = path;
         c.env.path = c.req.path;
       }
-      return handler(c, parseSync(c) as RouteInput<R>);
+      const waiting = guard.check(c, scope, budget);
+      if (waiting === undefined) return handler(c, parseSync(c) as RouteInput<R>);
+      return waiting.then(() => handler(c, parseSync(c) as RouteInput<R>)) as Promise<Response>;
     });
   }
 }

@@ -22,6 +22,8 @@ export const DEPS = {
   dynamodb: ["config", "resilience"],
   redis: ["config", "resilience", "logger"],
   adminApi: ["http", "config", "resilience"],
+  // The operations' rate limits, in Redis when REDIS_URL is set; pulled by the roles that serve operations.
+  rateLimits: ["config", "logger", "http", "redis"],
   // products
   productStore: ["config", "dynamodb"],
   productCache: ["config", "redis"],
@@ -62,9 +64,9 @@ export const DEPS = {
   liveFeed: ["logger", "metrics", "http", "server", "auctionBook", "auctionItems", "bidStream"],
   archiveWorker: ["config", "logger", "metrics", "server", "bidStream", "bidArchive"],
   // roles
-  api: ["productsApi", "adminApi", "ordersApi", "commerceApi", "server"],
+  api: ["productsApi", "adminApi", "ordersApi", "commerceApi", "rateLimits", "server"],
   processor: ["orderProcessor", "server"],
-  bidder: ["bidderApi", "auctionCloser", "server"],
+  bidder: ["bidderApi", "auctionCloser", "rateLimits", "server"],
   broadcaster: ["liveFeed", "server"],
   archiver: ["archiveWorker", "server"],
   all: ["api", "processor", "bidder", "broadcaster", "archiver"],

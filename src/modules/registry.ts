@@ -53,6 +53,8 @@ export interface Modules {
   redis: RedisConnection | undefined;
   /** GET/PUT/DELETE /admin/faults, registered only when ADMIN_TOKEN is set. */
   adminApi: undefined;
+  /** Installs the RATE_LIMIT_* buckets into the HTTP guard. */
+  rateLimits: undefined;
   // products
   productStore: ProductStore;
   productCache: ProductCache | undefined;

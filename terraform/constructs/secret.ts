@@ -61,3 +61,34 @@ export class GeneratedSecret extends Construct {
     return this.stored;
   }
 }
+
+export interface OperatorSecretProps {
+  name: string;
+  description: string;
+  recoveryWindowDays: number;
+  /** The value the first apply stores; operators replace it afterwards (put-secret-value). */
+  initial: string;
+}
+
+/**
+ * A secret whose value operators own: Terraform writes `initial` once, through a write-only argument,
+ * and never again (so it neither enters state nor overwrites what operators stored later).
+ */
+export class OperatorSecret extends Construct {
+  readonly arn: string;
+
+  constructor(scope: Construct, id: string, props: OperatorSecretProps) {
+    super(scope, id);
+    const secret = new SecretsmanagerSecret(this, "secret", {
+      name: props.name,
+      description: props.description,
+      recoveryWindowInDays: props.recoveryWindowDays,
+    });
+    new SecretsmanagerSecretVersion(this, "value", {
+      secretId: secret.id,
+      secretStringWo: props.initial,
+      secretStringWoVersion: 1,
+    });
+    this.arn = secret.arn;
+  }
+}

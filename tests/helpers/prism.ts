@@ -34,17 +34,24 @@ export interface Prism {
 }
 
 /**
- * api.yaml declares API-key or JWT security on every operation, which shop does not enforce yet (the
- * security issue adds it). A dummy X-API-Key satisfies Prism's ApiKeyAuth check, so security is left
- * out of the count without editing the contract; shop ignores the header.
+ * api.yaml declares API-key or JWT security on every operation, and shop enforces it: the suites'
+ * requests carry no credential of their own, so the proxy adds `credential` (a real key shop was started
+ * with) to each request that has none, except where `ownCredentials` says the suite tests the guard itself.
  */
-const DUMMY_API_KEY = { "x-api-key": "prism-contract-check" };
+export interface PrismCredential {
+  headers: Record<string, string>;
+  ownCredentials(method: string, path: string): boolean;
+}
 
 /**
  * Starts Prism on `document` in front of `upstream` and routes this process's fetch() calls to
  * `upstream` through it, recording each exchange. stop() restores fetch.
  */
-export async function startPrism(document: string, upstream: string): Promise<Prism> {
+export async function startPrism(
+  document: string,
+  upstream: string,
+  credential: PrismCredential,
+): Promise<Prism> {
   const port = freePort();
   const url = `http://127.0.0.1:${port}`;
   const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(
@@ -58,7 +65,7 @@ export async function startPrism(document: string, upstream: string): Promise<Pr
       throw new Error(`prism exited ${proc.exitCode}: ${await new Response(proc.stderr).text()}`);
     if (Date.now() > deadline) throw new Error("prism did not start listening");
     try {
-      await original(`${url}/health`, { headers: DUMMY_API_KEY });
+      await original(`${url}/health`);
       break;
     } catch {
       await Bun.sleep(100);
@@ -71,13 +78,15 @@ export async function startPrism(document: string, upstream: string): Promise<Pr
     if (!req.url.startsWith(upstream)) return original(req);
     const path = req.url.slice(upstream.length);
     const body = req.body ? await req.text() : undefined;
+    const headers = new Headers(req.headers);
+    const carries = headers.has("authorization") || headers.has("x-api-key");
+    if (!carries && !credential.ownCredentials(req.method, path))
+      for (const [k, v] of Object.entries(credential.headers)) headers.set(k, v);
     if (body !== undefined && isJson(req.headers.get("content-type")) && !parses(body)) {
       // Prism 5.16 never answers a request whose JSON body does not parse (stoplightio/prism#2664).
       bypassed.push(`${req.method} ${path}`);
-      return original(req.url, { method: req.method, headers: req.headers, body });
+      return original(req.url, { method: req.method, headers, body });
     }
-    const headers = new Headers(req.headers);
-    for (const [k, v] of Object.entries(DUMMY_API_KEY)) headers.set(k, v);
     const res = await original(`${url}${path}`, { method: req.method, headers, body });
     const text = await res.text();
     let error: string | undefined;

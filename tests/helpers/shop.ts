@@ -12,11 +12,17 @@ export interface TestShop {
   stop(): Promise<void>;
 }
 
+/**
+ * Test defaults. AUTH_DISABLED: the suites run shop on real infrastructure (which otherwise refuses to
+ * start without credentials) and test what they test over open HTTP; the security suites set credentials.
+ */
+export const TEST_ENV = { SHUTDOWN_DRAIN_MS: "0", AUTH_DISABLED: "true" };
+
 /** Runs shop in this process on a free port; the environment is exactly `env` plus test defaults. */
 export async function startTestShop(roles: Role[], env: Record<string, string> = {}): Promise<TestShop> {
   const logs: string[] = [];
   const shop = await startShop(roles, {
-    env: { PORT: "0", HOST: "127.0.0.1", SHUTDOWN_DRAIN_MS: "0", LOG_LEVEL: "warn", ...env },
+    env: { PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", ...TEST_ENV, ...env },
     write: (text) => logs.push(text),
   });
   return {
@@ -53,7 +59,7 @@ export async function spawnShop(
 ): Promise<Spawned> {
   const port = env.PORT ?? String(freePort());
   const proc = Bun.spawn([...cmd, ...args], {
-    env: { PATH: process.env.PATH ?? "", SHUTDOWN_DRAIN_MS: "0", ...env, PORT: port, HOST: "127.0.0.1" },
+    env: { PATH: process.env.PATH ?? "", ...TEST_ENV, ...env, PORT: port, HOST: "127.0.0.1" },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

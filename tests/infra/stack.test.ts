@@ -430,7 +430,11 @@ describe.each(both)("%s: environment and secrets wired from resources", (_env, s
       ref("aws_sns_topic", resource(s.tf, "aws_sns_topic", "messaging_orders-topic").id, "arn"),
     );
     expect(e.AWS_REGION).toBe("us-west-2");
-    expect(Object.keys(secretsOf(container(s.tf, "api"))).sort()).toEqual(["ADMIN_TOKEN", "REDIS_PASSWORD"]);
+    expect(Object.keys(secretsOf(container(s.tf, "api"))).sort()).toEqual([
+      "ADMIN_TOKEN",
+      "API_KEYS",
+      "REDIS_PASSWORD",
+    ]);
   });
 
   test("processor gets the queue URL and its concurrency", () => {
@@ -441,7 +445,8 @@ describe.each(both)("%s: environment and secrets wired from resources", (_env, s
     expect(e.PAYMENT_SIM_MS).toBe("3000");
     expect(e.PROCESSOR_CONCURRENCY).toMatch(/^\d+$/);
     expect(e.REDIS_URL).toBeUndefined();
-    expect(secretsOf(container(s.tf, "processor"))).toEqual({});
+    // Only API_KEYS: its HTTP server (health, metrics) runs with credentials enforced like every deployed process.
+    expect(Object.keys(secretsOf(container(s.tf, "processor")))).toEqual(["API_KEYS"]);
   });
 
   test("archiver: its own role with IAM tokens, verify-full against the shipped CA bundle, no password", () => {
@@ -535,9 +540,12 @@ describe.each(both)("%s: encryption and data protection", (env, s) => {
     );
     const written = resource(s.tf, "aws_secretsmanager_secret_version", "redis-auth-token_value").id;
     expect(storedBody.version_id).toBe(ref("aws_secretsmanager_secret_version", written, "version_id"));
-    for (const [, v] of resources(s.tf, "aws_secretsmanager_secret_version")) {
+    for (const [id, v] of resources(s.tf, "aws_secretsmanager_secret_version")) {
       expect(v.secret_string).toBeUndefined();
-      expect(v.secret_string_wo).toMatch(/^\$\{ephemeral\./);
+      // The API keys' first value is an empty list, operators store the keys: nothing secret to generate.
+      if (id === resource(s.tf, "aws_secretsmanager_secret_version", "api-keys_value").id)
+        expect(v.secret_string_wo).toBe("[]");
+      else expect(v.secret_string_wo).toMatch(/^\$\{ephemeral\./);
     }
   });
 

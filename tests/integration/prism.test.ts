@@ -19,18 +19,37 @@ const contractOps = operations(contract).map(([path, method]) => ({
 }));
 const contractOp = (e: Exchange) => contractOps.find((o) => o.method === e.method && o.re.test(e.path))?.op;
 
+/** Every scope but the admin ones, as a storefront backend would hold. */
+const PRISM_KEY = "prism-contract-key-0123456789";
+const API_KEYS = JSON.stringify([
+  {
+    name: "prism",
+    key: PRISM_KEY,
+    scopes: ["catalog:read", "catalog:write", "carts", "warehouse", "payments", "orders"],
+  },
+]);
+
 let shop: TestShop;
 let prism: Prism;
 beforeAll(async () => {
-  shop = await startTestShop(["all"], COMMERCE_ENV);
-  prism = await startPrism(contractPath(), shop.url);
+  shop = await startTestShop(["all"], { ...COMMERCE_ENV, AUTH_DISABLED: "false", API_KEYS });
+  prism = await startPrism(contractPath(), shop.url, {
+    headers: { "x-api-key": PRISM_KEY },
+    // The commerce suite checks the stock guard with no token and a wrong one, and sets stock with ADMIN_TOKEN.
+    ownCredentials: (method, path) => method === "PUT" && path.startsWith("/warehouse/stock/"),
+  });
 });
 afterAll(async () => {
   await prism?.stop();
   await shop?.stop();
 });
 
-const target = async () => ({ url: shop.url, manager: shop.shop.manager, stop: async () => {} });
+const target = async () => ({
+  url: shop.url,
+  manager: shop.shop.manager,
+  stop: async () => {},
+  enforced: true,
+});
 productContract("through Prism", () => shop.url);
 commerceSuite("through Prism", target, { flash: 100, inProcess: true });
 

@@ -74,7 +74,7 @@ function staticPackages(entry: string): Set<string> {
 
 const HEAVY = [
   "hono",
-  "@scalar/hono-api-reference",
+  "jose",
   "redis",
   "pg",
   "pg-connection-string",

@@ -85,7 +85,7 @@ export const auctionInits = {
 
   bidderApi: async ({ get }) => {
     const { registerItemRoutes } = await import("../../routes/items/handlers.ts");
-    registerItemRoutes(get("http"), get("auctionItems"), get("bidHistory"), get("config").ADMIN_TOKEN);
+    registerItemRoutes(get("http"), get("auctionItems"), get("bidHistory"));
     return { value: undefined };
   },
 

@@ -214,8 +214,8 @@ export const commerceInits = {
       ]);
     const http = get("http");
     registerCartRoutes(http, { carts: get("carts"), checkout: get("checkout") });
-    registerWarehouseRoutes(http, get("warehouse"), get("config").ADMIN_TOKEN);
-    registerPaymentRoutes(http, get("payments"));
+    registerWarehouseRoutes(http, get("warehouse"));
+    registerPaymentRoutes(http, get("payments"), get("carts"));
     return { value: undefined };
   },
 

@@ -5,6 +5,7 @@
  */
 import { configuredTables } from "../../adapters/dynamodb/tables.ts";
 import { loadConfig } from "../../config.ts";
+import { authEnforced } from "../../http/security.ts";
 import { createLogger } from "../../observability/log.ts";
 import { createMetrics } from "../../observability/metrics.ts";
 import { createResilience } from "../../resilience/index.ts";
@@ -25,14 +26,21 @@ export const platformInits = (environment: Environment) =>
     metrics: () => ({ value: createMetrics() }),
 
     http: async ({ get }) => {
-      const { createHttp } = await import("../../http/app.ts");
+      const config = get("config");
+      const logger = get("logger");
+      const [{ createHttp }, { createEdgeSecurity }] = await Promise.all([
+        import("../../http/app.ts"),
+        import("../../http/edge-security.ts"),
+      ]);
+      const guard = createEdgeSecurity(config, get("metrics").registry, logger);
       return {
         value: createHttp({
-          logger: get("logger"),
+          logger,
           metrics: get("metrics"),
-          bodyLimitBytes: get("config").BODY_LIMIT_BYTES,
+          bodyLimitBytes: config.BODY_LIMIT_BYTES,
           title: "shop",
           version: VERSION,
+          guard,
         }),
       };
     },
@@ -83,11 +91,18 @@ export const platformInits = (environment: Environment) =>
       return createSharedRedis({ ...config, REDIS_URL }, get("resilience"), get("logger"));
     },
 
+    rateLimits: async ({ get }) => {
+      const { installRateLimits } = await import("../../http/edge-security.ts");
+      installRateLimits(get("http").guard, get("config"), get("redis"), get("logger"));
+      return { value: undefined };
+    },
+
     adminApi: async ({ get }) => {
-      const token = get("config").ADMIN_TOKEN;
-      if (token !== undefined) {
+      const config = get("config");
+      // Open without credentials, /admin/* would let anyone inject faults: it exists only where something guards it.
+      if (config.ADMIN_TOKEN !== undefined || authEnforced(config)) {
         const { registerAdminRoutes } = await import("../../routes/admin/handlers.ts");
-        registerAdminRoutes(get("http"), token, get("resilience").faults);
+        registerAdminRoutes(get("http"), get("resilience").faults);
       }
       return { value: undefined };
     },

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../http/errors.ts";
+import { requires } from "../../http/security.ts";
 
 export const FaultsSchema = z
   .object({
@@ -10,7 +11,7 @@ export const FaultsSchema = z
   })
   .openapi("Faults");
 
-const security = [{ adminBearer: [] }];
+const security = requires("admin");
 
 export const getFaults = createRoute({
   method: "get",

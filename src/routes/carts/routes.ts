@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { int32, int32PathParam } from "../../domain/ids.ts";
 import { CardNumberSchema } from "../../domain/payments.ts";
 import { errorResponses } from "../../http/errors.ts";
+import { requires } from "../../http/security.ts";
 import { idempotencyHeader } from "../headers.ts";
 
 const params = z.object({ shoppingCartId: int32PathParam("shoppingCartId") });
@@ -11,6 +12,7 @@ export const createCart = createRoute({
   path: "/shopping-carts",
   tags: ["Shopping Cart"],
   operationId: "createShoppingCart",
+  security: requires("carts"),
   summary: "Create a new shopping cart",
   request: {
     body: {
@@ -48,6 +50,7 @@ export const getCart = createRoute({
   path: "/shopping-carts/{shoppingCartId}",
   tags: ["Shopping Cart"],
   operationId: "getShoppingCart",
+  security: requires("carts"),
   summary: "Get a shopping cart: lines, unit prices where the warehouse knows them, status",
   request: { params },
   responses: {
@@ -61,6 +64,7 @@ export const addItem = createRoute({
   path: "/shopping-carts/{shoppingCartId}/items",
   tags: ["Shopping Cart"],
   operationId: "addItemsToCart",
+  security: requires("carts"),
   summary: "Add a product; a product already in the cart adds to its quantity",
   request: {
     params,
@@ -82,6 +86,7 @@ export const checkoutCart = createRoute({
   path: "/shopping-carts/{shoppingCartId}/checkout",
   tags: ["Shopping Cart"],
   operationId: "checkoutCart",
+  security: requires("carts"),
   summary: "Reserve stock for every line and hand the order to the pipeline (payment, shipping)",
   request: {
     params,

@@ -1,20 +1,17 @@
 import { bidView, itemView } from "../../auctions/views.ts";
 import { fromCents } from "../../domain/money.ts";
-import { adminAuth } from "../../http/admin-auth.ts";
 import type { HttpCore } from "../../http/app.ts";
+import { assertActsFor, subjectOf } from "../../http/security.ts";
 import type { AuctionHistory, AuctionItems } from "../../services/auction-items.ts";
 import { createItem, getItem, listBids, listItems, placeBid } from "./routes.ts";
 
 const time = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso));
 
 export function registerItemRoutes(
-  { app, handle, log }: HttpCore,
+  { handle, log }: HttpCore,
   items: AuctionItems,
   history: AuctionHistory,
-  adminToken: string | undefined,
 ): void {
-  const admin = adminAuth(adminToken);
-  app.use("/api/v1/items", (c, next) => (c.req.method === "POST" ? admin(c, next) : next()));
   handle(createItem, async (c, { body }) => {
     const item = await items.create(
       { ...body, ends_at: Date.parse(body.ends_at), max_end_at: time(body.max_end_at) },
@@ -39,6 +36,7 @@ export function registerItemRoutes(
   });
 
   handle(placeBid, async (c, { params: { itemId }, body }) => {
+    assertActsFor(subjectOf(c), body.user_id, "user_id");
     const placed = await items.bid(
       { itemId, userId: body.user_id, amount: body.amount, maxAmount: body.max_amount },
       log(c),

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { bidMoney, ITEM_ID, ITEM_STATUSES } from "../../domain/auctions.ts";
 import { stringId } from "../../domain/ids.ts";
 import { errorResponses } from "../../http/errors.ts";
+import { PUBLIC, requires } from "../../http/security.ts";
 
 const itemId = z
   .string()
@@ -136,7 +137,8 @@ export const createItem = createRoute({
   path: "/api/v1/items",
   tags: ["Auctions"],
   operationId: "createAuctionItem",
-  summary: "Open an auction (Bearer ADMIN_TOKEN when that is set)",
+  security: requires("auctions:write"),
+  summary: "Open an auction",
   request: { body: { required: true, content: { "application/json": { schema: NewItemSchema } } } },
   responses: {
     201: { description: "Item created", content: { "application/json": { schema: ItemSchema } } },
@@ -149,6 +151,7 @@ export const listItems = createRoute({
   path: "/api/v1/items",
   tags: ["Auctions"],
   operationId: "listAuctionItems",
+  security: PUBLIC,
   summary: "Items in item_id order, one page at a time (a cursor is stable under concurrent writes)",
   request: { query: ItemListQuery },
   responses: {
@@ -162,6 +165,7 @@ export const getItem = createRoute({
   path: "/api/v1/items/{itemId}",
   tags: ["Auctions"],
   operationId: "getAuctionItem",
+  security: PUBLIC,
   summary: "An auction's live state",
   request: { params },
   responses: {
@@ -175,6 +179,7 @@ export const listBids = createRoute({
   path: "/api/v1/items/{itemId}/bids",
   tags: ["Auctions"],
   operationId: "listAuctionBids",
+  security: PUBLIC,
   summary: "An item's bids, newest first (from the archive when DATABASE_URL is set, else the book)",
   request: { params, query: BidListQuery },
   responses: {
@@ -188,6 +193,7 @@ export const placeBid = createRoute({
   path: "/api/v1/items/{itemId}/bid",
   tags: ["Auctions"],
   operationId: "placeBid",
+  security: requires("bids"),
   summary: "Bid; accepted iff open and amount >= max(start_price, current_bid + min_increment)",
   request: { params, body: { required: true, content: { "application/json": { schema: BidSchema } } } },
   responses: {

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { OrderIdSchema } from "../../domain/ids.ts";
 import { OrderInputSchema, OrderViewSchema } from "../../domain/orders.ts";
 import { errorResponses } from "../../http/errors.ts";
+import { requires } from "../../http/security.ts";
 
 const body = { required: true, content: { "application/json": { schema: OrderInputSchema } } };
 
@@ -10,6 +11,7 @@ export const placeOrderSync = createRoute({
   path: "/orders/sync",
   tags: ["Orders"],
   operationId: "placeOrderSync",
+  security: requires("orders"),
   summary: "Place an order and pay for it before answering (PAYMENT_SIM_MS)",
   request: { body },
   responses: {
@@ -31,6 +33,7 @@ export const placeOrderAsync = createRoute({
   path: "/orders/async",
   tags: ["Orders"],
   operationId: "placeOrderAsync",
+  security: requires("orders"),
   summary: "Accept an order for the processor: stored as pending and queued",
   request: { body },
   responses: {
@@ -44,6 +47,7 @@ export const getOrder = createRoute({
   path: "/orders/{order_id}",
   tags: ["Orders"],
   operationId: "getOrder",
+  security: requires("orders"),
   summary: "Get an order and its status",
   request: {
     params: z.object({

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { int32 } from "../../domain/ids.ts";
 import { CardNumberSchema } from "../../domain/payments.ts";
 import { errorResponses } from "../../http/errors.ts";
+import { requires } from "../../http/security.ts";
 import { idempotencyHeader } from "../headers.ts";
 
 export const processPayment = createRoute({
@@ -9,6 +10,7 @@ export const processPayment = createRoute({
   path: "/payments/checkout",
   tags: ["Payments"],
   operationId: "processPayment",
+  security: requires("payments"),
   summary: "Charge a card for a shopping cart's total (simulated gateway, PAYMENT_SIM_MS)",
   description:
     "A cart is charged at most once, whichever of this endpoint or its order pays it, and only for a live " +

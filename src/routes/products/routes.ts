@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { int32PathParam } from "../../domain/ids.ts";
 import { ProductSchema } from "../../domain/products.ts";
 import { errorResponses } from "../../http/errors.ts";
+import { requires } from "../../http/security.ts";
 
 const params = z.object({ productId: int32PathParam("productId") });
 
@@ -10,6 +11,7 @@ export const getProduct = createRoute({
   path: "/products/{productId}",
   tags: ["Products"],
   operationId: "getProduct",
+  security: requires("catalog:read"),
   summary: "Get product by ID",
   request: { params },
   responses: {
@@ -23,6 +25,7 @@ export const addProductDetails = createRoute({
   path: "/products/{productId}/details",
   tags: ["Products"],
   operationId: "addProductDetails",
+  security: requires("catalog:write"),
   summary: "Add or replace product details",
   request: {
     params,

@@ -1,14 +1,9 @@
 import { fromCents } from "../../domain/money.ts";
-import { adminAuth } from "../../http/admin-auth.ts";
 import type { HttpCore } from "../../http/app.ts";
 import type { WarehouseService } from "../../services/warehouse.ts";
 import { getStock, reserve, setStock, ship } from "./routes.ts";
 
-export function registerWarehouseRoutes(
-  { app, handle }: HttpCore,
-  warehouse: WarehouseService,
-  adminToken: string | undefined,
-) {
+export function registerWarehouseRoutes({ handle }: HttpCore, warehouse: WarehouseService) {
   handle(reserve, async (c, { body }) => {
     await warehouse.reserve(body.product_id, body.quantity);
     return c.body(null, 204);
@@ -19,10 +14,6 @@ export function registerWarehouseRoutes(
     return c.body(null, 204);
   });
 
-  const guard = adminAuth(adminToken);
-  app.use("/warehouse/stock/:productId", async (c, next) =>
-    c.req.method === "PUT" ? guard(c, next) : next(),
-  );
   handle(setStock, async (c, { params: { productId }, body: { quantity, price } }) => {
     await warehouse.setStock(productId, quantity, price);
     return c.body(null, 204);

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { INT32_MAX, int32, int32PathParam } from "../../domain/ids.ts";
 import { MAX_PRICE, moneyCents } from "../../domain/money.ts";
 import { errorResponses } from "../../http/errors.ts";
+import { requires } from "../../http/security.ts";
 
 const stockBody = {
   required: true,
@@ -13,6 +14,7 @@ export const reserve = createRoute({
   path: "/warehouse/reserve",
   tags: ["Warehouse"],
   operationId: "reserveInventory",
+  security: requires("warehouse"),
   summary: "Reserve available stock",
   request: { body: stockBody },
   responses: { 204: { description: "Reserved" }, ...errorResponses(400, 404, 413, 415, 503) },
@@ -23,6 +25,7 @@ export const ship = createRoute({
   path: "/warehouse/ship",
   tags: ["Warehouse"],
   operationId: "shipProduct",
+  security: requires("warehouse"),
   summary: "Ship reserved stock",
   request: { body: stockBody },
   responses: { 204: { description: "Shipped" }, ...errorResponses(400, 404, 413, 415, 503) },
@@ -35,7 +38,8 @@ export const setStock = createRoute({
   path: "/warehouse/stock/{productId}",
   tags: ["Warehouse"],
   operationId: "setStock",
-  summary: "Set the available quantity (admin; Bearer ADMIN_TOKEN when set)",
+  security: requires("stock:write"),
+  summary: "Set the available quantity",
   request: {
     params,
     body: {
@@ -70,6 +74,7 @@ export const getStock = createRoute({
   path: "/warehouse/stock/{productId}",
   tags: ["Warehouse"],
   operationId: "getStock",
+  security: requires("warehouse"),
   summary: "Stock of one product: available, reserved, shipped",
   request: { params },
   responses: {
