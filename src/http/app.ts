@@ -6,6 +6,7 @@ import type { Readiness } from "../modules/graph.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { tracing } from "../observability/tracing.ts";
 import { discardBody, type ServeEnv, type Upgrade } from "../runtime.ts";
 import { ApiError, type ErrorBody, toApiError } from "./errors.ts";
 import { type Handle, routeRegistrar } from "./route.ts";
@@ -21,6 +22,8 @@ export interface RequestState {
   path: string | undefined;
   /** The runtime's WebSocket upgrade, when the app runs under serve(). */
   upgrade: Upgrade | undefined;
+  /** The server span's trace id, for the log lines; undefined when tracing is off. */
+  traceId: string | undefined;
 }
 export type AppEnv = { Bindings: RequestState };
 export type App = OpenAPIHono<AppEnv>;
@@ -95,6 +98,8 @@ export function createHttp(opts: {
   const app: App = new OpenAPIHono<AppEnv>();
 
   const requestLog = logger.enabled("info");
+  // Read once: with tracing off the request path has no tracing branch beyond this one test.
+  const traced = tracing();
   metrics.setInFlightSource(() => inFlight);
 
   const fetch = async (req: Request, env?: ServeEnv): Promise<Response> => {
@@ -105,11 +110,14 @@ export function createHttp(opts: {
       route: "unmatched",
       path: undefined,
       upgrade: env?.upgrade,
+      traceId: undefined,
     };
     inFlight++;
     let res: Response;
     try {
-      res = await app.fetch(req, state);
+      res = await (traced === undefined
+        ? app.fetch(req, state)
+        : traced.serve(req, state, async () => app.fetch(req, state)));
     } finally {
       inFlight--;
     }
@@ -125,7 +133,7 @@ export function createHttp(opts: {
       // request_id, method (an HTTP token) and route (our own templates) never need JSON escaping.
       logger.infoFragment(
         "request",
-        `"request_id":"${state.requestId}","method":"${req.method}","path":${jsonString(state.path ?? pathOf(req.url))},"route":"${state.route}","status":${res.status},"duration_ms":${millis(ms)}`,
+        `"request_id":"${state.requestId}",${state.traceId === undefined ? "" : `"trace_id":"${state.traceId}",`}"method":"${req.method}","path":${jsonString(state.path ?? pathOf(req.url))},"route":"${state.route}","status":${res.status},"duration_ms":${millis(ms)}`,
       );
     }
     return res;
