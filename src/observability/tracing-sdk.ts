@@ -179,6 +179,8 @@ export function createTracing(config: Config, settings: TracingSettings): Tracin
     }),
     sampler: samplerOf(config.OTEL_TRACES_SAMPLER, config.OTEL_TRACES_SAMPLER_ARG),
     spanProcessors: [processor],
+    // An archiver batch links to each of its bids (ARCHIVER_BATCH ≤ 10000).
+    spanLimits: { linkCountLimit: 10_000 },
   });
   const tracer = provider.getTracer("shop", settings.serviceVersion);
   const contextManager = new AsyncLocalStorageContextManager().enable();
@@ -207,7 +209,7 @@ export function createTracing(config: Config, settings: TracingSettings): Tracin
     return sc === undefined ? [] : [{ context: sc }];
   };
 
-  const run = <T>(name: string, options: SpanOptions, fn: () => Promise<T>): Promise<T> => {
+  const start = (name: string, options: SpanOptions) => {
     const active = context.active();
     const parent = options.parent === undefined ? active : extract(options.parent, active);
     const span = tracer.startSpan(
@@ -219,7 +221,24 @@ export function createTracing(config: Config, settings: TracingSettings): Tracin
       },
       parent,
     );
-    return context.with(trace.setSpan(parent, span), async () => {
+    return { span, ctx: trace.setSpan(parent, span) };
+  };
+
+  const runSync = <T>(name: string, options: SpanOptions, fn: () => T): T => {
+    const { span, ctx } = start(name, options);
+    try {
+      return context.with(ctx, fn);
+    } catch (err) {
+      fail(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  };
+
+  const run = <T>(name: string, options: SpanOptions, fn: () => Promise<T>): Promise<T> => {
+    const { span, ctx } = start(name, options);
+    return context.with(ctx, async () => {
       try {
         return await fn();
       } catch (err) {
@@ -272,6 +291,7 @@ export function createTracing(config: Config, settings: TracingSettings): Tracin
     },
 
     run,
+    runSync,
 
     inject: (carrier) => {
       propagator.inject(context.active(), carrier, {
@@ -284,8 +304,10 @@ export function createTracing(config: Config, settings: TracingSettings): Tracin
 
     instrumentAws: (client: AwsClient, service) => {
       const system = { dynamodb: "DynamoDB", sqs: "SQS", sns: "SNS" }[service];
-      client.middlewareStack.add(
-        (next, ctx) => (args) => {
+      type Handler = (args: { input: unknown }) => Promise<unknown>;
+      const middleware =
+        (next: Handler, ctx: { commandName?: string }): Handler =>
+        (args) => {
           if (!inTrace()) return next(args);
           const op = (ctx.commandName ?? "").replace(/Command$/, "");
           const input = (args.input ?? {}) as Record<string, unknown>;
@@ -307,8 +329,15 @@ export function createTracing(config: Config, settings: TracingSettings): Tracin
             },
             () => next(args),
           );
+        };
+      // One middleware for the three clients, whose stacks differ only in their input and output types.
+      (client.middlewareStack.add as (m: typeof middleware, o: object) => void).call(
+        client.middlewareStack,
+        middleware,
+        {
+          step: "initialize",
+          name: "shopTracing",
         },
-        { step: "initialize", name: "shopTracing" },
       );
     },
 

@@ -8,6 +8,9 @@
  * Process-wide like OpenTelemetry's own global provider: the active span travels in an
  * AsyncLocalStorage context that every module of the process shares.
  */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { SNSClient } from "@aws-sdk/client-sns";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 
 export type SpanKindName = "internal" | "server" | "client" | "producer" | "consumer";
 export type SpanAttributes = Record<string, string | number | boolean | undefined>;
@@ -39,6 +42,8 @@ export interface Tracing {
   serve(req: Request, state: ServerRequestState, serve: () => Promise<Response>): Promise<Response>;
   /** Runs `fn` as the active span `name`; an exception marks the span as an error and is rethrown. */
   run<T>(name: string, options: SpanOptions, fn: () => Promise<T>): Promise<T>;
+  /** `run` for synchronous work (the broadcaster's fan-out). */
+  runSync<T>(name: string, options: SpanOptions, fn: () => T): T;
   /** The active span's context written into `carrier` (message attributes, a stream entry). */
   inject(carrier: Carrier): Carrier;
   /** Client spans for every command of an AWS SDK v3 client, by its middleware stack. */
@@ -49,16 +54,8 @@ export interface Tracing {
   shutdown(timeoutMs: number): Promise<void>;
 }
 
-/** The part of an AWS SDK v3 client the instrumentation needs (a structural type: no SDK import here). */
-export interface AwsClient {
-  middlewareStack: {
-    add(
-      middleware: (next: AwsHandler, context: { commandName?: string }) => AwsHandler,
-      options: { step: "initialize"; name: string },
-    ): void;
-  };
-}
-export type AwsHandler = (args: { input: unknown }) => Promise<{ output: unknown }>;
+/** The AWS SDK clients shop builds (type-only: nothing of the SDK is loaded here). */
+export type AwsClient = DynamoDBClient | SQSClient | SNSClient;
 
 /** The part of a pg client the instrumentation needs. */
 export interface PgClientLike {
