@@ -5,9 +5,10 @@
  * hangs never failing a request (spans dropped and counted instead).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { builtBinary } from "../helpers/binary.ts";
 import { eventually, metric } from "../helpers/http.ts";
 import { KIND, newTraceparent, type Receiver, startReceiver, tracingEnv } from "../helpers/otlp.ts";
-import { freePort, type Spawned, spawnShop } from "../helpers/shop.ts";
+import { denoCommand, freePort, type Spawned, spawnShop } from "../helpers/shop.ts";
 
 let receiver: Receiver;
 beforeAll(() => {
@@ -188,5 +189,26 @@ describe("a collector that cannot take the spans never fails a request", () => {
     // The flush at stop is bounded too: a hanging collector does not hold the process.
     expect(await shop.proc.exited).toBe(0);
     await slow.stop();
+  });
+});
+
+// The SDK is loaded by import() only when configured: the bundled binary and Deno must find and run it.
+describe.each([
+  ["the compiled binary", () => [builtBinary()]],
+  ["Deno", denoCommand],
+])("on %s", (_, command) => {
+  test("spans are exported and the request's traceparent continued", async () => {
+    const service = `runtime-${Math.random().toString(36).slice(2, 8)}`;
+    const shop = await spawnShop(
+      ["--role", "api"],
+      tracingEnv(receiver.url, { OTEL_SERVICE_NAME: service, DENO_NO_UPDATE_CHECK: "1" }),
+      command(),
+    );
+    const client = newTraceparent();
+    const res = await fetch(`${shop.url}/products/9`, { headers: { traceparent: client.header } });
+    expect(res.headers.get("traceparent")).toStartWith(`00-${client.traceId}-`);
+    const span = await eventually(async () => spansOf(client.traceId)[0], 20_000);
+    expect(span).toMatchObject({ service, name: "GET /products/:productId", parentSpanId: client.spanId });
+    await stopped(shop);
   });
 });
