@@ -413,6 +413,74 @@ export const vars = {
     expected: "integer ms 0..86400000",
     doc: "Archived stream entries younger than this are kept for broadcasters that lag behind",
   }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: v({
+    schema: z.url({ protocol: /^https?$/ }),
+    expected: "http(s) URL of an OTLP/HTTP receiver (spans go to its /v1/traces)",
+    doc: "Turns tracing on: spans are exported here (docs/observability.md); unset means no tracing work at all",
+  }),
+  OTEL_EXPORTER_OTLP_PROTOCOL: v({
+    schema: oneOf(["http/protobuf", "http/json"]),
+    default: "http/protobuf",
+    expected: "http/protobuf | http/json",
+    doc: "OTLP encoding of the exported spans",
+  }),
+  OTEL_SERVICE_NAME: v({
+    schema: text(255),
+    expected: "service name",
+    doc: "service.name of the spans; default shop-<role> (roles joined by -)",
+  }),
+  OTEL_RESOURCE_ATTRIBUTES: v({
+    schema: z.string().regex(/^([^=,]+=[^,]*)(,[^=,]+=[^,]*)*$/, "not k=v,k2=v2"),
+    expected: "k=v,k2=v2 (percent-encoded values)",
+    doc: "Extra resource attributes of every span (deployment.environment.name=prod,…)",
+  }),
+  OTEL_TRACES_SAMPLER: v({
+    schema: oneOf([
+      "always_on",
+      "always_off",
+      "traceidratio",
+      "parentbased_always_on",
+      "parentbased_always_off",
+      "parentbased_traceidratio",
+    ]),
+    default: "parentbased_always_on",
+    expected:
+      "always_on | always_off | traceidratio | parentbased_always_on | parentbased_always_off | parentbased_traceidratio",
+    doc: "Which traces are recorded; parentbased_* follow an incoming traceparent's sampled flag",
+  }),
+  OTEL_TRACES_SAMPLER_ARG: v({
+    schema: z
+      .string()
+      .regex(/^(0(\.\d+)?|1(\.0+)?)$/, "not a number 0..1")
+      .transform(Number),
+    default: "1",
+    expected: "number 0..1",
+    doc: "The ratio of the traceidratio samplers (0.01: one trace in a hundred)",
+  }),
+  OTEL_BSP_MAX_QUEUE_SIZE: v({
+    schema: integer(1, 1_000_000),
+    default: "2048",
+    expected: "integer 1..1000000",
+    doc: 'Finished spans waiting for export; past it spans are dropped (otel_spans_dropped_total{reason="queue_full"})',
+  }),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: v({
+    schema: integer(1, 1_000_000),
+    default: "512",
+    expected: "integer 1..1000000",
+    doc: "Most spans in one export request",
+  }),
+  OTEL_BSP_SCHEDULE_DELAY: v({
+    schema: integer(1, 600_000),
+    default: "5000",
+    expected: "integer ms 1..600000",
+    doc: "Longest a finished span waits before its batch is exported",
+  }),
+  OTEL_EXPORTER_OTLP_TIMEOUT: v({
+    schema: integer(1, 600_000),
+    default: "10000",
+    expected: "integer ms 1..600000",
+    doc: "Bound on one export request; a slow collector costs dropped spans, never a slower request",
+  }),
 } satisfies Record<string, VarSpec<unknown>>;
 
 type Vars = typeof vars;

@@ -29,6 +29,16 @@ export function awsClientConfig(config: Config, service: "DYNAMODB" | "SQS" | "S
   };
 }
 
+/** String message attributes in the shape SNS Publish and SQS SendMessage both take. */
+export function messageAttributes(
+  attributes: Readonly<Record<string, string>>,
+): Record<string, { DataType: "String"; StringValue: string }> {
+  const out: Record<string, { DataType: "String"; StringValue: string }> = {};
+  for (const [name, value] of Object.entries(attributes))
+    out[name] = { DataType: "String", StringValue: value };
+  return out;
+}
+
 /** Error names the AWS services and the SDK use for throttling, server-side and transport failures. */
 const TRANSIENT_NAMES = new Set([
   "ProvisionedThroughputExceededException",

@@ -7,6 +7,7 @@
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { BidArchive, BidStream, StreamEvent } from "../domain/auctions.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
+import { tracing } from "../observability/tracing.ts";
 import { sleep } from "../util/time.ts";
 
 export interface ArchiverOptions {
@@ -77,7 +78,7 @@ export class Archiver {
         }
         if (batch.length === 0)
           batch = await this.stream.readGroup(this.options.consumer, this.options.batch, BLOCK_MS);
-        if (batch.length > 0) await this.commit(batch);
+        if (batch.length > 0) await this.commitTraced(batch);
         if (Date.now() >= nextTrim) {
           nextTrim = Date.now() + TRIM_EVERY_MS;
           await this.stream.trimArchived(`${Date.now() - this.options.retainMs}-0`);
@@ -89,6 +90,23 @@ export class Archiver {
         await sleep(Math.min(MAX_BACKOFF_MS, 50 * 2 ** failures));
       }
     }
+  }
+
+  /** One span per batch, linked to every bid in it (a batch has many parents, so links rather than a parent). */
+  private commitTraced(batch: StreamEvent[]): Promise<void> {
+    const t = tracing();
+    if (t === undefined) return this.commit(batch);
+    return t.run(
+      "archive bids",
+      {
+        kind: "consumer",
+        attributes: { "messaging.batch.message_count": batch.length },
+        links: batch.map((e) =>
+          e.type === "bid" && e.traceparent !== undefined ? { traceparent: e.traceparent } : undefined,
+        ),
+      },
+      () => this.commit(batch),
+    );
   }
 
   /** Stores until it succeeds (or the process stops): the entries stay pending, so nothing is lost either way. */

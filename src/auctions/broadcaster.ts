@@ -10,6 +10,7 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { type AuctionBook, type BidStream, compareEventIds, type ItemUpdate } from "../domain/auctions.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
+import { tracing } from "../observability/tracing.ts";
 import type { WsPeer } from "../runtime.ts";
 import { sleep } from "../util/time.ts";
 import { snapshotFrame, updateFrame } from "./views.ts";
@@ -225,6 +226,24 @@ export class Broadcaster {
   private fanOut(e: ItemUpdate): void {
     const set = this.byItem.get(e.item_id);
     if (!set) return;
+    const t = tracing();
+    if (t === undefined || e.type !== "bid" || e.traceparent === undefined) {
+      this.fanOutTo(set, e);
+      return;
+    }
+    // The bid's trace continues here: its frames' fan-out is a child of the span that placed it.
+    t.runSync(
+      "fan-out bid",
+      {
+        kind: "consumer",
+        parent: { traceparent: e.traceparent },
+        attributes: { "auction.item_id": e.item_id, "ws.subscribers": set.size },
+      },
+      () => this.fanOutTo(set, e),
+    );
+  }
+
+  private fanOutTo(set: Set<Subscriber>, e: ItemUpdate): void {
     this.delay.observe(Math.max(0, Date.now() - e.timestamp) / 1000);
     const frame = updateFrame(e);
     let sent = 0;

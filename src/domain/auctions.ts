@@ -248,6 +248,8 @@ export interface BidRequest {
   /** The leader's automatic answer, if the bid causes one. */
   proxy_bid_id: string;
   now: number;
+  /** The bid span's W3C traceparent, carried into the stream entries when tracing is on. */
+  traceparent?: string | undefined;
 }
 
 export type BidOutcome =
@@ -280,6 +282,8 @@ export interface BidEvent {
   auto: boolean;
   /** The item's seq after this event (see ItemState.seq). */
   seq: number;
+  /** The placing bid's W3C traceparent, when it was traced: the archiver links to it, the broadcaster continues it. */
+  traceparent?: string;
 }
 
 export interface ExtendedEvent {
@@ -343,6 +347,7 @@ export function decisionEvents(
       auto: s.auto,
       seq: item.seq + i + 1,
     };
+    if (request.traceparent !== undefined) e.traceparent = request.traceparent;
     previous = s.amount;
     return e;
   });

@@ -9,11 +9,20 @@ export interface QueueMessage {
   receiptHandle: string;
   /** 1 on first delivery. */
   receiveCount: number;
+  /** The publisher's W3C trace context (message attributes `traceparent`, `tracestate`), when it sent one. */
+  trace?: Record<string, string> | undefined;
 }
 
+/** Message attributes: string names to string values (SNS and SQS `String` attributes). */
+export type MessageAttributes = Readonly<Record<string, string>>;
+
 export interface OrderPublisher {
-  /** Resolves with the message id once the message is durably accepted. */
-  publish(body: string): Promise<string>;
+  /**
+   * Resolves with the message id once the message is durably accepted. A `traceparent` among the
+   * attributes (captured when the message was decided, e.g. in an outbox record) is the producer span's
+   * parent; otherwise the active span is.
+   */
+  publish(body: string, attributes?: MessageAttributes): Promise<string>;
 }
 
 export interface QueueConsumer {

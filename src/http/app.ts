@@ -5,6 +5,7 @@ import type { Readiness } from "../modules/graph.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { tracing } from "../observability/tracing.ts";
 import { discardBody, type ServeEnv, type Upgrade } from "../runtime.ts";
 import type { Principal } from "./auth.ts";
 import {
@@ -36,6 +37,8 @@ export interface RequestState {
   peerAddress: ServeEnv["peerAddress"] | undefined;
   /** Who sent the request, once an operation's guard admitted it. */
   principal: Principal | undefined;
+  /** The server span's trace id, for the log lines; undefined when tracing is off. */
+  traceId: string | undefined;
 }
 export type AppEnv = { Bindings: RequestState };
 export type App = OpenAPIHono<AppEnv>;
@@ -117,6 +120,8 @@ export function createHttp(opts: {
   const guard = opts.guard ?? OPEN;
 
   const requestLog = logger.enabled("info");
+  // Read once: with tracing off the request path has no tracing branch beyond this one test.
+  const traced = tracing();
   metrics.setInFlightSource(() => inFlight);
 
   const fetch = async (req: Request, env?: ServeEnv): Promise<Response> => {
@@ -129,11 +134,14 @@ export function createHttp(opts: {
       upgrade: env?.upgrade,
       peerAddress: env?.peerAddress,
       principal: undefined,
+      traceId: undefined,
     };
     inFlight++;
     let res: Response;
     try {
-      res = await app.fetch(req, state);
+      res = await (traced === undefined
+        ? app.fetch(req, state)
+        : traced.serve(req, state, async () => app.fetch(req, state)));
     } finally {
       inFlight--;
     }
@@ -149,7 +157,7 @@ export function createHttp(opts: {
       // request_id, method (an HTTP token) and route (our own templates) never need JSON escaping.
       logger.infoFragment(
         "request",
-        `"request_id":"${state.requestId}","method":"${req.method}","path":${jsonString(state.path ?? pathOf(req.url))},"route":"${state.route}","status":${res.status},"duration_ms":${millis(ms)}${state.principal ? `,"credential":${jsonString(state.principal.credential)}` : ""}`,
+        `"request_id":"${state.requestId}",${state.traceId === undefined ? "" : `"trace_id":"${state.traceId}",`}"method":"${req.method}","path":${jsonString(state.path ?? pathOf(req.url))},"route":"${state.route}","status":${res.status},"duration_ms":${millis(ms)}${state.principal ? `,"credential":${jsonString(state.principal.credential)}` : ""}`,
       );
     }
     return res;

@@ -14,6 +14,8 @@ export interface EventRecord {
   receiptHandle: string | undefined;
   /** 1 on first delivery; SNS-direct invocations carry no count. */
   receiveCount: number;
+  /** The publisher's trace context, from the `traceparent` message attribute. */
+  trace?: Record<string, string> | undefined;
 }
 
 export type LambdaEvent = { kind: EventSource; records: EventRecord[] } | { kind: "unknown"; reason: string };
@@ -31,14 +33,34 @@ function sqsRecord(r: Record<string, unknown>): EventRecord | undefined {
     body: text(r.body) ?? "",
     receiptHandle: text(r.receiptHandle),
     receiveCount: Number.isInteger(count) && count >= 1 ? count : 1,
+    trace: traceOf(r.messageAttributes, "stringValue"),
   };
+}
+
+/** `traceparent` (and `tracestate`) among a record's message attributes: SQS spells the value stringValue, SNS Value. */
+function traceOf(attributes: unknown, valueKey: "stringValue" | "Value"): Record<string, string> | undefined {
+  if (!isObject(attributes)) return undefined;
+  const value = (name: string) => {
+    const a = attributes[name];
+    return isObject(a) ? text(a[valueKey]) : undefined;
+  };
+  const traceparent = value("traceparent");
+  if (traceparent === undefined) return undefined;
+  const tracestate = value("tracestate");
+  return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
 }
 
 function snsRecord(r: Record<string, unknown>): EventRecord | undefined {
   const sns = isObject(r.Sns) ? r.Sns : undefined;
   const id = text(sns?.MessageId);
   if (!sns || !id) return undefined;
-  return { id, body: text(sns.Message) ?? "", receiptHandle: undefined, receiveCount: 1 };
+  return {
+    id,
+    body: text(sns.Message) ?? "",
+    receiptHandle: undefined,
+    receiveCount: 1,
+    trace: traceOf(sns.MessageAttributes, "Value"),
+  };
 }
 
 /** The event source's name as each service spells it (SQS in camel case, SNS in Pascal case). */

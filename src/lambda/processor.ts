@@ -9,7 +9,8 @@
 import { parseOrderMessage } from "../domain/orders.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
-import { type Outcome, retryDelayS } from "../services/processor.ts";
+import { tracing } from "../observability/tracing.ts";
+import { consumerSpan, type Outcome, retryDelayS } from "../services/processor.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import { sleep } from "../util/time.ts";
 import { type EventRecord, type EventSource, parseEvent } from "./events.ts";
@@ -144,7 +145,12 @@ export class LambdaProcessor {
         return;
       }
       set("running");
-      const outcome = await this.worker.process(parsed.order_id);
+      const t = tracing();
+      const outcome = await (t === undefined
+        ? this.worker.process(parsed.order_id)
+        : t.run("process orders", consumerSpan(record.id, record.receiveCount, record.trace), () =>
+            this.worker.process(parsed.order_id),
+          ));
       if (outcome === "orphan")
         this.logger.warn("message for an unknown order deleted", { order_id: parsed.order_id });
       set(outcome);

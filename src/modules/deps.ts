@@ -16,9 +16,11 @@ export const DEPS = {
   config: [],
   logger: ["config"],
   metrics: [],
-  http: ["config", "logger", "metrics"],
+  // Before every module that calls a dependency, so their clients are instrumented as they are built.
+  tracing: ["config", "logger", "metrics"],
+  http: ["config", "logger", "metrics", "tracing"],
   server: ["config", "http", "logger"],
-  resilience: ["config", "logger", "metrics"],
+  resilience: ["config", "logger", "metrics", "tracing"],
   dynamodb: ["config", "resilience"],
   redis: ["config", "resilience", "logger"],
   adminApi: ["http", "config", "resilience"],

@@ -43,6 +43,8 @@ export interface Modules {
   config: Config;
   logger: Logger & { flush(): void };
   metrics: Metrics;
+  /** Installs the process's tracing (observability/tracing.ts) when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracing: undefined;
   http: HttpCore;
   /** Listens last and stops first among the request-serving modules; worker modules depend on it. */
   server: { port(): number | undefined };
@@ -127,7 +129,7 @@ export function createModules(
   onFailure: (module: string, err: unknown) => void,
 ): ModuleManager<Modules> {
   const inits: AllInits = {
-    ...platformInits(environment),
+    ...platformInits(environment, roots),
     ...productInits,
     ...commerceInits,
     ...auctionInits,

@@ -1,4 +1,5 @@
 import { writeOut } from "../runtime.ts";
+import { tracing } from "./tracing.ts";
 
 export type Level = "debug" | "info" | "warn" | "error" | "silent";
 const rank: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -83,6 +84,9 @@ export function createLogger(
     const emit = (lvl: Level, msg: string, fields?: Fields) => {
       if (rank[lvl] < min) return;
       let line = `{"time":"${now()}","level":"${lvl}","msg":${JSON.stringify(msg)}${base}`;
+      // Inside a span (a request, an order, a bid batch) every line names its trace.
+      const traceId = tracing()?.traceId();
+      if (traceId !== undefined) line += `,"trace_id":"${traceId}"`;
       if (fields) {
         const rest = JSON.stringify(fields);
         if (rest.length > 2) line += `,${rest.slice(1, -1)}`;

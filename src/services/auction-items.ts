@@ -21,6 +21,7 @@ import {
 import { fromCents } from "../domain/money.ts";
 import { conflict, DomainError, invalidInput, notFound, unavailable } from "../domain/outcomes.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
+import { tracing } from "../observability/tracing.ts";
 
 /** One cent: the smallest step a bid can rise by. */
 export const DEFAULT_MIN_INCREMENT = 1;
@@ -122,17 +123,26 @@ export class AuctionItems {
       throw invalidInput("max_amount must be at least amount", "max_amount: must be at least amount");
     }
     const bidId = crypto.randomUUID();
-    const outcome = await this.guard(log, () =>
-      this.book.bid({
-        item_id: itemId,
-        user_id: userId,
-        amount,
-        max_amount: maxAmount,
-        bid_id: bidId,
-        proxy_bid_id: crypto.randomUUID(),
-        now: Date.now(),
-      }),
-    );
+    const place = (traceparent?: string) =>
+      this.guard(log, () =>
+        this.book.bid({
+          item_id: itemId,
+          user_id: userId,
+          amount,
+          max_amount: maxAmount,
+          bid_id: bidId,
+          proxy_bid_id: crypto.randomUUID(),
+          now: Date.now(),
+          traceparent,
+        }),
+      );
+    const t = tracing();
+    // The bid span's context rides in the stream entries, so the archiver and the broadcaster connect to it.
+    const outcome = await (t === undefined
+      ? place()
+      : t.run("bid", { attributes: { "auction.item_id": itemId, "auction.bid_id": bidId } }, () =>
+          place(t.inject({}).traceparent),
+        ));
     switch (outcome.kind) {
       case "accepted": {
         const bids = outcome.events.filter((e): e is BidEvent => e.type === "bid");

@@ -13,6 +13,7 @@ import { chargeKey, declinedFailure, type PaymentGateway } from "../domain/payme
 import type { QueueConsumer, QueueMessage } from "../domain/queue.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
+import { type Carrier, traced, tracing } from "../observability/tracing.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import { sleep } from "../util/time.ts";
 
@@ -25,39 +26,56 @@ export class OrderWorker {
     private readonly gateway: PaymentGateway,
   ) {}
 
-  /** Throws on anything transient; the message then comes back after a backoff. */
+  /**
+   * Throws on anything transient; the message then comes back after a backoff. With tracing on each step
+   * (claim, charge, stock moves, completion) is a span of its own under the message's consumer span.
+   */
   async process(orderId: string): Promise<Outcome> {
     const order = await this.store.get(orderId);
     // Compensation removed it (publishing looked failed but the message got out): nothing to do.
     if (!order) return "orphan";
     if (isFinal(order.status)) return "duplicate";
-    const claimed = await this.store.transition(orderId, ["pending", "processing"], { status: "processing" });
+    const step = { attributes: { "order.id": orderId } };
+    const claimed = await traced("order claim", step, () =>
+      this.store.transition(orderId, ["pending", "processing"], { status: "processing" }),
+    );
     if (!claimed) return this.settled(orderId);
-    const result = await this.gateway.charge({
-      idempotencyKey: chargeKey(order),
-      amountCents: order.total_cents,
-      ...(order.card_number === undefined ? {} : { card: order.card_number }),
-      settlesOrder: true,
-    });
+    const result = await traced("order charge", step, () =>
+      this.gateway.charge({
+        idempotencyKey: chargeKey(order),
+        amountCents: order.total_cents,
+        ...(order.card_number === undefined ? {} : { card: order.card_number }),
+      }),
+    );
     if (result.approved) {
       await this.moveStock(order, "ship");
-      const done = await this.store.transition(orderId, ["processing"], {
-        status: "completed",
-        transaction_id: result.transaction_id,
-      });
+      const done = await traced("order complete", step, () =>
+        this.store.transition(orderId, ["processing"], {
+          status: "completed",
+          transaction_id: result.transaction_id,
+        }),
+      );
       return done ? "completed" : this.settled(orderId);
     }
     await this.moveStock(order, "release");
-    const done = await this.store.transition(orderId, ["processing"], {
-      status: "failed",
-      failure_reason: declinedFailure(result.reason),
-    });
+    const done = await traced("order complete", step, () =>
+      this.store.transition(orderId, ["processing"], {
+        status: "failed",
+        failure_reason: declinedFailure(result.reason),
+      }),
+    );
     return done ? "failed" : this.settled(orderId);
   }
 
   /** Cart orders hold reservations made at checkout: shipped once paid, released once declined. */
   private async moveStock(order: Order, how: "ship" | "release"): Promise<void> {
     if (order.cart_id === undefined) return;
+    await traced(`order stock ${how}`, { attributes: { "order.id": order.order_id } }, () =>
+      this.moveLines(order, how),
+    );
+  }
+
+  private async moveLines(order: Order, how: "ship" | "release"): Promise<void> {
     for (const line of order.items) {
       const productId = Number(line.product_id);
       if (how === "ship") await this.inventory.shipFor(order.order_id, productId, line.quantity);
@@ -220,7 +238,16 @@ export class QueueProcessor {
     this.metrics.inFlight.set(this.active.size);
   }
 
-  private async handle(message: QueueMessage): Promise<void> {
+  /** With tracing on, the message's consumer span: a child of the producer's context it carries, and linked to it. */
+  private handle(message: QueueMessage): Promise<void> {
+    const t = tracing();
+    if (t === undefined) return this.handleMessage(message);
+    return t.run("process orders", consumerSpan(message.id, message.receiveCount, message.trace), () =>
+      this.handleMessage(message),
+    );
+  }
+
+  private async handleMessage(message: QueueMessage): Promise<void> {
     const started = performance.now();
     const parsed = parseOrderMessage(message.body);
     if (!parsed) {
@@ -264,4 +291,19 @@ export class QueueProcessor {
       this.metrics.duration.observe((performance.now() - started) / 1000);
     }
   }
+}
+
+/** The consumer span of one order message, on ECS and on Lambda alike. */
+export function consumerSpan(messageId: string, receiveCount: number, trace: Carrier | undefined) {
+  return {
+    kind: "consumer" as const,
+    parent: trace,
+    links: [trace],
+    attributes: {
+      "messaging.system": "aws_sqs",
+      "messaging.operation.type": "process",
+      "messaging.message.id": messageId,
+      "messaging.aws.sqs.receive_count": receiveCount,
+    },
+  };
 }

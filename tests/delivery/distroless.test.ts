@@ -6,56 +6,24 @@
  * under node_modules/.cache). Needs root for the mount namespace; elsewhere (GitHub's runner) via sudo.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createHash } from "node:crypto";
 import {
   chmodSync,
   copyFileSync,
-  existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import { freePort } from "../../scripts/free-port.ts";
 import { APP } from "../../terraform/config.ts";
-import { ROOT } from "../helpers/shop.ts";
+import { builtBinary } from "../helpers/binary.ts";
 
 const SUDO = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
 const [uid, gid] = APP.user.split(":");
-
-/** Everything the binary is built from; the cache key. */
-function sourceHash(): string {
-  const hash = createHash("sha256").update(Bun.version);
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
-    );
-  for (const file of [
-    ...walk(join(ROOT, "src")),
-    ...["package.json", "bun.lock", "tsconfig.json", "scripts/build.ts"].map((f) => join(ROOT, f)),
-  ].sort()) {
-    hash.update(relative(ROOT, file)).update(readFileSync(file));
-  }
-  return hash.digest("hex").slice(0, 16);
-}
-
-function builtBinary(): string {
-  const out = join(ROOT, "node_modules", ".cache", "shop-test-binary", sourceHash(), "shop");
-  if (existsSync(out)) return out;
-  mkdirSync(dirname(out), { recursive: true });
-  const build = Bun.spawnSync([process.execPath, join(ROOT, "scripts", "build.ts"), `${out}.tmp`], {
-    cwd: ROOT,
-    stderr: "pipe",
-  });
-  if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr}`);
-  Bun.spawnSync(["mv", `${out}.tmp`, out]);
-  return out;
-}
 
 /** The shared libraries `ldd` names, by the absolute path the loader will look for. */
 function linkedLibraries(binary: string): string[] {

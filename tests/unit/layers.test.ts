@@ -83,6 +83,11 @@ const HEAVY = [
   "@aws-sdk/client-sqs",
   "@aws-sdk/client-sns",
   "@aws-sdk/rds-signer",
+  // Tracing is loaded only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+  "@opentelemetry/api",
+  "@opentelemetry/sdk-trace",
+  "@opentelemetry/exporter-trace-otlp-proto",
+  "@opentelemetry/exporter-trace-otlp-http",
 ];
 
 // What a command or a role does not use is imported when used (docs/architecture.md, "Loading only what a

@@ -6,6 +6,7 @@
 import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Config } from "../../config.ts";
+import { tracing } from "../../observability/tracing.ts";
 import type { Resilience } from "../../resilience/index.ts";
 import type { DependencyPolicy, PolicyOptions } from "../../resilience/policy.ts";
 import { awsClientConfig, awsEndpoint, isAwsTransient } from "../aws.ts";
@@ -64,6 +65,7 @@ export function createDynamoClient(config: Config): DynamoDBClient {
 
 export function createDynamoDb(config: Config, resilience: Resilience): DynamoDb {
   const raw = createDynamoClient(config);
+  tracing()?.instrumentAws(raw, "dynamodb");
   return {
     raw,
     doc: DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } }),

@@ -1,5 +1,6 @@
 import { Counter, type Registry } from "prom-client";
-import type { OrderPublisher, QueueConsumer, QueueMessage } from "../../domain/queue.ts";
+import type { MessageAttributes, OrderPublisher, QueueConsumer, QueueMessage } from "../../domain/queue.ts";
+import { traceCarrier } from "../../observability/tracing.ts";
 
 /** Counts what the in-process queue dead-letters; pass it as the queue's onDeadLetter. */
 export function deadLetterCounter(registry: Registry): () => void {
@@ -15,6 +16,7 @@ interface Stored {
   id: string;
   body: string;
   receiveCount: number;
+  trace: Record<string, string> | undefined;
   /** The handle of the latest receive; older handles no longer act on the message. */
   handle?: string;
   timer?: ReturnType<typeof setTimeout>;
@@ -37,9 +39,11 @@ export class MemoryQueue implements OrderPublisher, QueueConsumer {
     private readonly onDeadLetter: (message: { id: string; receiveCount: number }) => void = () => {},
   ) {}
 
-  async publish(body: string): Promise<string> {
+  async publish(body: string, attributes?: MessageAttributes): Promise<string> {
     const id = crypto.randomUUID();
-    this.enqueue({ id, body, receiveCount: 0 });
+    // In-process, the message carries the trace context as SQS's attributes would (none when tracing is off).
+    const trace = attributes?.traceparent === undefined ? traceCarrier() : { ...attributes };
+    this.enqueue({ id, body, receiveCount: 0, trace });
     return id;
   }
 
@@ -104,7 +108,13 @@ export class MemoryQueue implements OrderPublisher, QueueConsumer {
       m.handle = handle;
       m.timer = setTimeout(() => this.expire(handle), visibilityS * 1000);
       this.inFlight.set(handle, m);
-      out.push({ id: m.id, body: m.body, receiptHandle: handle, receiveCount: m.receiveCount });
+      out.push({
+        id: m.id,
+        body: m.body,
+        receiptHandle: handle,
+        receiveCount: m.receiveCount,
+        trace: m.trace,
+      });
     }
     if (this.head > 1024 && this.head * 2 > this.ready.length) {
       this.ready = this.ready.slice(this.head);

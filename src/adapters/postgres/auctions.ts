@@ -21,6 +21,7 @@ import type {
   SettledEvent,
   StreamEvent,
 } from "../../domain/auctions.ts";
+import { tracing } from "../../observability/tracing.ts";
 import { connectionConfig, type PasswordSource, passwordSource } from "./connection.ts";
 
 type ItemChange = ExtendedEvent | ClosedEvent | SettledEvent;
@@ -151,7 +152,11 @@ export class PostgresBidArchive implements BidArchive, BidHistory {
     // A client losing its connection must not crash the process, idle or checked out (the pool only
     // listens while it is idle); the failed query reports it, and the next checkout reconnects.
     this.pool.on("error", () => {});
-    this.pool.on("connect", (client) => client.on("error", () => {}));
+    const database = connectionConfig(settings.url).database;
+    this.pool.on("connect", (client) => {
+      client.on("error", () => {});
+      tracing()?.instrumentPostgres(client, database);
+    });
   }
 
   async migrate(): Promise<void> {

@@ -134,8 +134,14 @@ local out = {'accepted', h[3], '', newLeader, '', ''}
 for _, s in ipairs(steps) do
   seq = seq + 1
   local auto = s[3] and '1' or '0'
-  local id = redis.call('XADD', KEYS[2], '*', 't', 'bid', 'item_id', ARGV[1], 'bid_id', s[4], 'user_id', s[1],
-    'amount', f(s[2]), 'previous_bid', f(prev), 'ts', ARGV[7], 'seq', f(seq), 'auto', auto)
+  local id
+  if ARGV[8] == '' then
+    id = redis.call('XADD', KEYS[2], '*', 't', 'bid', 'item_id', ARGV[1], 'bid_id', s[4], 'user_id', s[1],
+      'amount', f(s[2]), 'previous_bid', f(prev), 'ts', ARGV[7], 'seq', f(seq), 'auto', auto)
+  else
+    id = redis.call('XADD', KEYS[2], '*', 't', 'bid', 'item_id', ARGV[1], 'bid_id', s[4], 'user_id', s[1],
+      'amount', f(s[2]), 'previous_bid', f(prev), 'ts', ARGV[7], 'seq', f(seq), 'auto', auto, 'tp', ARGV[8])
+  end
   redis.call('ZADD', KEYS[4], seq, cjson.encode({s[4], s[1], f(s[2]), auto, ARGV[7]}))
   prev = s[2]
   for _, v in ipairs({id, s[4], s[1], f(s[2]), auto, f(seq)}) do out[#out + 1] = v end
@@ -303,6 +309,7 @@ function bidFields(e: BidEvent): Record<string, string> {
     ts: String(e.timestamp),
     seq: String(e.seq),
     auto: e.auto ? "1" : "0",
+    ...(e.traceparent === undefined ? {} : { tp: e.traceparent }),
   };
 }
 
@@ -450,6 +457,7 @@ export class RedisAuctionBook implements AuctionBook {
         r.bid_id,
         r.proxy_bid_id,
         String(r.now),
+        r.traceparent ?? "",
       ],
     )) as string[];
     const [kind, a = "0", b = "0", leader, extensionId, extensionSeq] = reply;
@@ -472,6 +480,7 @@ export class RedisAuctionBook implements AuctionBook {
         timestamp: r.now,
         auto: reply[i + 4] === "1",
         seq: Number(reply[i + 5]),
+        ...(r.traceparent === undefined ? {} : { traceparent: r.traceparent }),
       });
       previous = amount;
     }
@@ -612,6 +621,7 @@ function parseEntry([id, fields]: RawEntry): StreamEvent | undefined {
         amount: Number(f.amount),
         previous_bid: Number(f.previous_bid),
         auto: f.auto === "1",
+        ...(f.tp === undefined ? {} : { traceparent: f.tp }),
       };
     case "extended":
       return { type: "extended", ...common, ends_at: Number(f.ends_at) };

@@ -6,13 +6,19 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Config } from "../../config.ts";
-import type { OrderPublisher, QueueConsumer, QueueMessage } from "../../domain/queue.ts";
-import { awsClientConfig } from "../aws.ts";
+import type { MessageAttributes, OrderPublisher, QueueConsumer, QueueMessage } from "../../domain/queue.ts";
+import { tracing } from "../../observability/tracing.ts";
+import { awsClientConfig, messageAttributes } from "../aws.ts";
 
 /** The queue at `queueUrl` (SQS_QUEUE_URL), with a client from the SDK's standard variables. */
 export function createSqsQueue(config: Config, queueUrl: string): SqsQueue {
-  return new SqsQueue(new SQSClient(awsClientConfig(config, "SQS")), queueUrl);
+  const sqs = new SQSClient(awsClientConfig(config, "SQS"));
+  tracing()?.instrumentAws(sqs, "sqs");
+  return new SqsQueue(sqs, queueUrl);
 }
+
+/** The message attributes that carry the trace context; the processor asks for these only. */
+const TRACE_ATTRIBUTES = ["traceparent", "tracestate"];
 
 /** SQS_QUEUE_URL. The dead-letter queue is the queue's own redrive policy (Terraform / the test harness). */
 export class SqsQueue implements QueueConsumer, OrderPublisher {
@@ -21,8 +27,37 @@ export class SqsQueue implements QueueConsumer, OrderPublisher {
     private readonly queueUrl: string,
   ) {}
 
-  async publish(body: string): Promise<string> {
-    const r = await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body }));
+  /** With tracing on, a producer span whose context travels as the `traceparent` message attribute. */
+  publish(body: string, attributes?: MessageAttributes): Promise<string> {
+    const t = tracing();
+    if (t === undefined) return this.send(body, attributes);
+    const queue = this.queueUrl.slice(this.queueUrl.lastIndexOf("/") + 1);
+    return t.run(
+      `send ${queue}`,
+      {
+        kind: "producer",
+        parent: attributes,
+        attributes: {
+          "messaging.system": "aws_sqs",
+          "messaging.operation.type": "send",
+          "messaging.destination.name": queue,
+          "rpc.system": "aws-api",
+          "rpc.service": "SQS",
+          "rpc.method": "SendMessage",
+        },
+      },
+      () => this.send(body, t.inject({ ...attributes })),
+    );
+  }
+
+  private async send(body: string, attributes: MessageAttributes | undefined): Promise<string> {
+    const r = await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: body,
+        ...(attributes === undefined ? {} : { MessageAttributes: messageAttributes(attributes) }),
+      }),
+    );
     return r.MessageId ?? "";
   }
 
@@ -40,6 +75,7 @@ export class SqsQueue implements QueueConsumer, OrderPublisher {
           WaitTimeSeconds: waitS,
           VisibilityTimeout: visibilityS,
           MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+          MessageAttributeNames: TRACE_ATTRIBUTES,
         }),
         { abortSignal: signal },
       );
@@ -48,6 +84,7 @@ export class SqsQueue implements QueueConsumer, OrderPublisher {
         body: m.Body ?? "",
         receiptHandle: m.ReceiptHandle ?? "",
         receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
+        trace: traceOf(m.MessageAttributes),
       }));
     } catch (err) {
       if (signal.aborted) return [];
@@ -68,4 +105,13 @@ export class SqsQueue implements QueueConsumer, OrderPublisher {
       }),
     );
   }
+}
+
+function traceOf(
+  attributes: Record<string, { StringValue?: string | undefined }> | undefined,
+): Record<string, string> | undefined {
+  const traceparent = attributes?.traceparent?.StringValue;
+  if (traceparent === undefined) return undefined;
+  const tracestate = attributes?.tracestate?.StringValue;
+  return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
 }

@@ -8,13 +8,18 @@ import { loadConfig } from "../../config.ts";
 import { authEnforced } from "../../http/security.ts";
 import { createLogger } from "../../observability/log.ts";
 import { createMetrics } from "../../observability/metrics.ts";
+import { installTracing } from "../../observability/tracing.ts";
 import { createResilience } from "../../resilience/index.ts";
 import { type HttpServer, serve } from "../../runtime.ts";
 import { sleep } from "../../util/time.ts";
 import { VERSION } from "../../version.ts";
+import type { ModuleName } from "../deps.ts";
 import type { AreaInits, Environment } from "../registry.ts";
 
-export const platformInits = (environment: Environment) =>
+/** Spans still queued at stop get this long to reach the collector; a collector that is down must not hold up exit. */
+const TRACING_FLUSH_MS = 2000;
+
+export const platformInits = (environment: Environment, roots: readonly ModuleName[]) =>
   ({
     config: () => ({ value: loadConfig(environment.env) }),
 
@@ -24,6 +29,26 @@ export const platformInits = (environment: Environment) =>
     },
 
     metrics: () => ({ value: createMetrics() }),
+
+    tracing: async ({ get }) => {
+      const config = get("config");
+      if (config.OTEL_EXPORTER_OTLP_ENDPOINT === undefined) return { value: undefined };
+      const { createTracing } = await import("../../observability/tracing-sdk.ts");
+      const tracing = createTracing(config, {
+        serviceName: config.OTEL_SERVICE_NAME ?? `shop-${roots.join("-")}`,
+        serviceVersion: VERSION,
+        registry: get("metrics").registry,
+        logger: get("logger"),
+      });
+      installTracing(tracing);
+      return {
+        value: undefined,
+        stop: async () => {
+          installTracing(undefined);
+          await tracing.shutdown(TRACING_FLUSH_MS);
+        },
+      };
+    },
 
     http: async ({ get }) => {
       const config = get("config");

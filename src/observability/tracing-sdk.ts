@@ -1,0 +1,445 @@
+/**
+ * The OpenTelemetry SDK behind `Tracing` (tracing.ts), loaded only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+ * Spans go through one bounded BatchSpanProcessor to an OTLP/HTTP exporter (protobuf or JSON): the
+ * request path only appends a finished span to the queue, never waits on the collector; a full queue or
+ * a failed export drops spans and counts them in `otel_spans_dropped_total`. The same SDK runs under Bun,
+ * the compiled binary and Deno (docs/observability.md says why not Deno's built-in OpenTelemetry).
+ */
+import dc from "node:diagnostics_channel";
+import {
+  type Attributes,
+  type Context,
+  context,
+  createNoopMeter,
+  type Link,
+  type Meter,
+  type MeterProvider,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  trace,
+} from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { setGlobalErrorHandler, W3CTraceContextPropagator } from "@opentelemetry/core";
+import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { OTLPTraceExporter as ProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type Sampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from "@opentelemetry/sdk-trace";
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
+import { Counter, type Registry } from "prom-client";
+import type { Config } from "../config.ts";
+import type { Logger } from "./log.ts";
+import type {
+  AwsClient,
+  Carrier,
+  PgClientLike,
+  ServerRequestState,
+  SpanAttributes,
+  SpanKindName,
+  SpanOptions,
+  Tracing,
+} from "./tracing.ts";
+
+const KIND: Record<SpanKindName, SpanKind> = {
+  internal: SpanKind.INTERNAL,
+  server: SpanKind.SERVER,
+  client: SpanKind.CLIENT,
+  producer: SpanKind.PRODUCER,
+  consumer: SpanKind.CONSUMER,
+};
+
+/** What the SDK needs besides the OTEL_* configuration. */
+export interface TracingSettings {
+  serviceName: string;
+  serviceVersion: string;
+  registry: Registry;
+  logger: Logger;
+}
+
+export function samplerOf(name: Config["OTEL_TRACES_SAMPLER"], arg: number): Sampler {
+  const ratio = () => new TraceIdRatioBasedSampler(arg);
+  switch (name) {
+    case "always_on":
+      return new AlwaysOnSampler();
+    case "always_off":
+      return new AlwaysOffSampler();
+    case "traceidratio":
+      return ratio();
+    case "parentbased_always_on":
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case "parentbased_always_off":
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case "parentbased_traceidratio":
+      return new ParentBasedSampler({ root: ratio() });
+  }
+}
+
+/** `k=v,k2=v2` with percent-encoded values (the OTEL_RESOURCE_ATTRIBUTES format). */
+export function parseResourceAttributes(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (text ?? "").split(",")) {
+    const at = pair.indexOf("=");
+    if (at <= 0) continue;
+    out[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return out;
+}
+
+const headerGetter: TextMapGetter<Headers> = {
+  get: (headers, key) => headers.get(key) ?? undefined,
+  keys: (headers) => [...headers.keys()],
+};
+
+/** The path of a request URL without building a URL object. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const q = url.indexOf("?", start);
+  return q < 0 ? url.slice(start) : url.slice(start, q);
+}
+
+function clean(attributes: SpanAttributes | undefined): Attributes | undefined {
+  if (attributes === undefined) return undefined;
+  const out: Attributes = {};
+  for (const [k, v] of Object.entries(attributes)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+function fail(span: Span, err: unknown): void {
+  if (err instanceof Error) span.recordException(err);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+}
+
+/**
+ * The processor's self-observability meter, bridged to Prometheus: the SDK reports every span it finished
+ * processing, with `error.type` set when it was dropped (`queue_full`) or its export failed.
+ */
+function spanCounters(registry: Registry): MeterProvider {
+  const dropped = new Counter({
+    name: "otel_spans_dropped_total",
+    help: "Finished spans not delivered to the collector: queue_full (the bounded export queue), or the export's error",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
+  const exported = new Counter({
+    name: "otel_spans_exported_total",
+    help: "Finished spans the collector accepted",
+    registers: [registry],
+  });
+  const noop = createNoopMeter();
+  const meter: Meter = Object.create(noop);
+  meter.createCounter = (name, options) => {
+    if (name !== "otel.sdk.processor.span.processed") return noop.createCounter(name, options);
+    return {
+      add: (value, attributes) => {
+        const reason = attributes?.["error.type"];
+        if (reason === undefined) exported.inc(value);
+        else dropped.inc({ reason: String(reason) }, value);
+      },
+    };
+  };
+  return { getMeter: () => meter };
+}
+
+const EXPORT_LOG_EVERY_MS = 60_000;
+
+export function createTracing(config: Config, settings: TracingSettings): Tracing {
+  const endpoint = config.OTEL_EXPORTER_OTLP_ENDPOINT as string;
+  const exporterOptions = {
+    url: `${endpoint.replace(/\/+$/, "")}/v1/traces`,
+    timeoutMillis: config.OTEL_EXPORTER_OTLP_TIMEOUT,
+  };
+  const exporter =
+    config.OTEL_EXPORTER_OTLP_PROTOCOL === "http/json"
+      ? new JsonExporter(exporterOptions)
+      : new ProtobufExporter(exporterOptions);
+  const processor = new BatchSpanProcessor({
+    exporter,
+    maxQueueSize: config.OTEL_BSP_MAX_QUEUE_SIZE,
+    maxExportBatchSize: Math.min(config.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, config.OTEL_BSP_MAX_QUEUE_SIZE),
+    scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY,
+    exportTimeoutMillis: config.OTEL_EXPORTER_OTLP_TIMEOUT,
+    selfObsMeterProvider: spanCounters(settings.registry),
+  });
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({
+      ...parseResourceAttributes(config.OTEL_RESOURCE_ATTRIBUTES),
+      [ATTR_SERVICE_NAME]: settings.serviceName,
+      [ATTR_SERVICE_VERSION]: settings.serviceVersion,
+    }),
+    sampler: samplerOf(config.OTEL_TRACES_SAMPLER, config.OTEL_TRACES_SAMPLER_ARG),
+    spanProcessors: [processor],
+    // An archiver batch links to each of its bids (ARCHIVER_BATCH ≤ 10000).
+    spanLimits: { linkCountLimit: 10_000 },
+  });
+  const tracer = provider.getTracer("shop", settings.serviceVersion);
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+  const propagator = new W3CTraceContextPropagator();
+
+  // A collector that is down fails every export: say so once a minute, the counter has the rest.
+  let lastLogged = 0;
+  setGlobalErrorHandler((err) => {
+    const now = Date.now();
+    if (now - lastLogged < EXPORT_LOG_EVERY_MS) return;
+    lastLogged = now;
+    settings.logger.warn("span export failed; spans are dropped and counted in otel_spans_dropped_total", {
+      error: err instanceof Error ? err.message : String(err),
+    });
+  });
+
+  const extract = (carrier: Carrier, base: Context = ROOT_CONTEXT) =>
+    propagator.extract(base, carrier, {
+      get: (c, k) => c[k],
+      keys: (c) => Object.keys(c),
+    });
+  const linkOf = (carrier: Carrier | undefined): Link[] => {
+    if (carrier === undefined) return [];
+    const sc = trace.getSpanContext(extract(carrier));
+    return sc === undefined ? [] : [{ context: sc }];
+  };
+
+  const start = (name: string, options: SpanOptions) => {
+    const active = context.active();
+    const parent = options.parent === undefined ? active : extract(options.parent, active);
+    const span = tracer.startSpan(
+      name,
+      {
+        kind: KIND[options.kind ?? "internal"],
+        attributes: clean(options.attributes),
+        links: options.links?.flatMap(linkOf),
+      },
+      parent,
+    );
+    return { span, ctx: trace.setSpan(parent, span) };
+  };
+
+  const runSync = <T>(name: string, options: SpanOptions, fn: () => T): T => {
+    const { span, ctx } = start(name, options);
+    try {
+      return context.with(ctx, fn);
+    } catch (err) {
+      fail(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  };
+
+  const run = <T>(name: string, options: SpanOptions, fn: () => Promise<T>): Promise<T> => {
+    const { span, ctx } = start(name, options);
+    return context.with(ctx, async () => {
+      try {
+        return await fn();
+      } catch (err) {
+        fail(span, err);
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  };
+
+  /** Client spans only inside a trace: pollers' receives and blocking reads would each start a trace of their own. */
+  const inTrace = () => trace.getSpan(context.active()) !== undefined;
+
+  const unsubscribeRedis = subscribeRedis(tracer, inTrace);
+
+  return {
+    traceId: () => trace.getSpanContext(context.active())?.traceId,
+
+    serve: async (req, state: ServerRequestState, serve) => {
+      const parent = propagator.extract(ROOT_CONTEXT, req.headers, headerGetter);
+      const method = req.method;
+      const span = tracer.startSpan(
+        method,
+        {
+          kind: SpanKind.SERVER,
+          attributes: { "http.request.method": method, "url.path": pathOf(req.url) },
+        },
+        parent,
+      );
+      const sc = span.spanContext();
+      state.traceId = sc.traceId;
+      let res: Response;
+      try {
+        res = await context.with(trace.setSpan(parent, span), serve);
+      } catch (err) {
+        fail(span, err);
+        span.end();
+        throw err;
+      }
+      if (state.route !== "unmatched") {
+        span.updateName(`${method} ${state.route}`);
+        span.setAttribute("http.route", state.route);
+      }
+      span.setAttribute("http.response.status_code", res.status);
+      if (res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+      res.headers.set("traceparent", `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`);
+      return res;
+    },
+
+    run,
+    runSync,
+
+    inject: (carrier) => {
+      propagator.inject(context.active(), carrier, {
+        set: (c, k, v) => {
+          c[k] = v;
+        },
+      });
+      return carrier;
+    },
+
+    instrumentAws: (client: AwsClient, service) => {
+      const system = { dynamodb: "DynamoDB", sqs: "SQS", sns: "SNS" }[service];
+      type Handler = (args: { input: unknown }) => Promise<unknown>;
+      const middleware =
+        (next: Handler, ctx: { commandName?: string }): Handler =>
+        (args) => {
+          if (!inTrace()) return next(args);
+          const op = (ctx.commandName ?? "").replace(/Command$/, "");
+          const input = (args.input ?? {}) as Record<string, unknown>;
+          const table = typeof input.TableName === "string" ? input.TableName : undefined;
+          const queue = typeof input.QueueUrl === "string" ? input.QueueUrl.split("/").pop() : undefined;
+          const target = table ?? queue;
+          return run(
+            target === undefined ? op : `${op} ${target}`,
+            {
+              kind: "client",
+              attributes: {
+                "rpc.system": "aws-api",
+                "rpc.service": system,
+                "rpc.method": op,
+                ...(service === "dynamodb"
+                  ? { "db.system.name": "aws.dynamodb", "aws.dynamodb.table_names": table }
+                  : { "messaging.system": `aws_${service}`, "messaging.destination.name": queue }),
+              },
+            },
+            () => next(args),
+          );
+        };
+      // One middleware for the three clients, whose stacks differ only in their input and output types.
+      (client.middlewareStack.add as (m: typeof middleware, o: object) => void).call(
+        client.middlewareStack,
+        middleware,
+        {
+          step: "initialize",
+          name: "shopTracing",
+        },
+      );
+    },
+
+    instrumentPostgres: (client: PgClientLike, database) => {
+      const query = client.query as (...args: unknown[]) => unknown;
+      client.query = ((...args: unknown[]) => {
+        if (!inTrace()) return query.apply(client, args);
+        const first = args[0];
+        const text =
+          typeof first === "string"
+            ? first
+            : typeof first === "object" && first !== null && "text" in first
+              ? String(first.text)
+              : "";
+        const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? "QUERY";
+        const span = tracer.startSpan(operation, {
+          kind: SpanKind.CLIENT,
+          attributes: clean({
+            "db.system.name": "postgresql",
+            "db.namespace": database,
+            "db.operation.name": operation,
+            "db.query.text": text.slice(0, 500),
+          }),
+        });
+        const done = (err?: unknown) => {
+          if (err) fail(span, err);
+          span.end();
+        };
+        const last = args[args.length - 1];
+        // pg-pool's own query() passes a callback; our code awaits the promise.
+        if (typeof last === "function") {
+          args[args.length - 1] = (err: unknown, res: unknown) => {
+            done(err);
+            return (last as (e: unknown, r: unknown) => unknown)(err, res);
+          };
+          return query.apply(client, args);
+        }
+        const result = query.apply(client, args) as Promise<unknown>;
+        result.then(
+          () => done(),
+          (err) => done(err),
+        );
+        return result;
+      }) as never;
+    },
+
+    shutdown: async (timeoutMs) => {
+      unsubscribeRedis();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const bound = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([provider.shutdown().catch(() => {}), bound]);
+      clearTimeout(timer);
+      contextManager.disable();
+    },
+  };
+}
+
+interface RedisCommandTrace {
+  command: string;
+  args: string[];
+  serverAddress?: string;
+  serverPort?: number;
+  error?: unknown;
+  span?: Span;
+}
+
+/**
+ * node-redis publishes every command on the `node-redis:command` tracing channel; a subscriber costs
+ * nothing to processes that trace nothing, and no client needs wrapping.
+ */
+function subscribeRedis(tracer: ReturnType<TracerProvider["getTracer"]>, inTrace: () => boolean) {
+  if (typeof dc.tracingChannel !== "function") return () => {};
+  const channel = dc.tracingChannel("node-redis:command");
+  const end = (msg: RedisCommandTrace) => {
+    const span = msg.span;
+    if (span === undefined) return;
+    msg.span = undefined;
+    if (msg.error !== undefined) fail(span, msg.error);
+    span.end();
+  };
+  const handlers = {
+    start: (message: unknown) => {
+      if (!inTrace()) return;
+      const msg = message as RedisCommandTrace;
+      msg.span = tracer.startSpan(msg.command, {
+        kind: SpanKind.CLIENT,
+        attributes: clean({
+          "db.system.name": "redis",
+          "db.operation.name": msg.command,
+          "db.query.text": msg.args.join(" ").slice(0, 200),
+          "server.address": msg.serverAddress,
+          "server.port": msg.serverPort,
+        }),
+      });
+    },
+    end: () => {},
+    asyncStart: () => {},
+    asyncEnd: (message: unknown) => end(message as RedisCommandTrace),
+    error: (message: unknown) => end(message as RedisCommandTrace),
+  };
+  channel.subscribe(handlers);
+  return () => channel.unsubscribe(handlers);
+}
