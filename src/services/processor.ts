@@ -45,6 +45,7 @@ export class OrderWorker {
         idempotencyKey: chargeKey(order),
         amountCents: order.total_cents,
         ...(order.card_number === undefined ? {} : { card: order.card_number }),
+        settlesOrder: true,
       }),
     );
     if (result.approved) {
