@@ -106,7 +106,7 @@ export const vars = {
     schema: z.string().min(16).max(512),
     secret: true,
     expected: "string of 16..512 characters",
-    doc: "Bearer token for admin routes; without it /admin/* does not exist and stock/item admin routes are open",
+    doc: "A key with the admin scope (every scope), as X-API-Key or Bearer; alone (open mode) it guards only the admin operations",
   }),
   // Security (issue 19): docs/security.md
   API_KEYS: v({
