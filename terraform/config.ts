@@ -224,6 +224,12 @@ export interface EnvConfig {
     broadcasterCpuPercent: number;
     processorBacklogSeconds: number;
   };
+  /**
+   * tracing_enabled: an ADOT collector sidecar in every task, exporting the app's OTLP spans to X-Ray, and
+   * the app's OTEL_* variables pointing at it (docs/observability.md). `sampleRatio` is the share of new
+   * traces recorded (parentbased_traceidratio: a traced caller's decision is followed).
+   */
+  tracing: { enabled: false } | { enabled: true; sampleRatio: number };
   cache: { nodeType: string; replicas: number };
   database: {
     instanceClass: string;
@@ -283,6 +289,7 @@ export const environments: Record<EnvConfig["name"], EnvConfig> = {
     edge: { accessLogs: false, flowLogs: false },
     deletionProtection: false,
     logRetentionDays: 7,
+    tracing: { enabled: false },
     roles: {
       api: { cpu: 256, memory: 512, min: 1, max: 3 },
       processor: { cpu: 256, memory: 512, min: 1, max: 3 },
@@ -314,6 +321,8 @@ export const environments: Record<EnvConfig["name"], EnvConfig> = {
     edge: { accessLogs: true, flowLogs: true, waf: { requestsPerIpPer5Min: 3_000 } },
     deletionProtection: true,
     logRetentionDays: 30,
+    // 1 %: the measured cost is within the 5 % CPU budget at that ratio (docs/benchmarks.md, tracing).
+    tracing: { enabled: true, sampleRatio: 0.01 },
     roles: {
       api: { cpu: 1024, memory: 2048, min: 2, max: 20 },
       processor: { cpu: 512, memory: 1024, min: 2, max: 20 },

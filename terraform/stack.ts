@@ -232,6 +232,7 @@ export class ShopStack extends TerraformStack {
       accountId,
       repositoryArn: ecr.repositoryArn,
       ...appResources,
+      tracing: env.tracing.enabled,
       roles: mapRoles(services, (r) => ({
         needs: needs[r],
         logGroupArn: observability.logGroup(r).arn,
@@ -350,6 +351,9 @@ export class ShopStack extends TerraformStack {
         logGroupName: observability.logGroup(role).name,
         healthCheckCommand: APP.healthCheckCommand,
         stopTimeoutSeconds: stopTimeoutSeconds(env),
+        ...(env.tracing.enabled
+          ? { tracing: { sampleRatio: env.tracing.sampleRatio, environmentName: env.name } }
+          : {}),
         ...(n.routes !== "none"
           ? { loadBalancer: { targetGroupArn: alb.targetGroup(role).arn, dependsOn: alb.routing } }
           : {}),

@@ -30,6 +30,7 @@ import {
   AlwaysOffSampler,
   AlwaysOnSampler,
   BatchSpanProcessor,
+  type IdGenerator,
   ParentBasedSampler,
   type Sampler,
   TraceIdRatioBasedSampler,
@@ -153,6 +154,43 @@ function spanCounters(registry: Registry): MeterProvider {
 
 const EXPORT_LOG_EVERY_MS = 60_000;
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/**
+ * Trace and span ids from a pooled crypto.getRandomValues buffer: the SDK's RandomIdGenerator (Math.random
+ * per 4 bytes) was most of the cost of an unsampled request's span (docs/observability.md, cost).
+ */
+export class PooledIdGenerator implements IdGenerator {
+  private readonly pool = new Uint8Array(4096);
+  private at = this.pool.length;
+
+  private hex(bytes: number): string {
+    for (;;) {
+      if (this.at + bytes > this.pool.length) {
+        crypto.getRandomValues(this.pool);
+        this.at = 0;
+      }
+      let out = "";
+      let zero = true;
+      for (let i = 0; i < bytes; i++) {
+        const b = this.pool[this.at++] as number;
+        if (b !== 0) zero = false;
+        out += HEX[b];
+      }
+      // All zeros is the invalid id.
+      if (!zero) return out;
+    }
+  }
+
+  generateTraceId(): string {
+    return this.hex(16);
+  }
+
+  generateSpanId(): string {
+    return this.hex(8);
+  }
+}
+
 export function createTracing(config: Config, settings: TracingSettings): Tracing {
   const endpoint = config.OTEL_EXPORTER_OTLP_ENDPOINT as string;
   const exporterOptions = {
@@ -178,6 +216,7 @@ export function createTracing(config: Config, settings: TracingSettings): Tracin
       [ATTR_SERVICE_VERSION]: settings.serviceVersion,
     }),
     sampler: samplerOf(config.OTEL_TRACES_SAMPLER, config.OTEL_TRACES_SAMPLER_ARG),
+    idGenerator: new PooledIdGenerator(),
     spanProcessors: [processor],
     // An archiver batch links to each of its bids (ARCHIVER_BATCH ≤ 10000).
     spanLimits: { linkCountLimit: 10_000 },
@@ -261,14 +300,13 @@ export function createTracing(config: Config, settings: TracingSettings): Tracin
     serve: async (req, state: ServerRequestState, serve) => {
       const parent = propagator.extract(ROOT_CONTEXT, req.headers, headerGetter);
       const method = req.method;
-      const span = tracer.startSpan(
-        method,
-        {
-          kind: SpanKind.SERVER,
-          attributes: { "http.request.method": method, "url.path": pathOf(req.url) },
-        },
-        parent,
-      );
+      // Attributes only on recorded spans: an unsampled request (99 % at 1 % sampling) builds none.
+      const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
+      const recording = span.isRecording();
+      if (recording) {
+        span.setAttribute("http.request.method", method);
+        span.setAttribute("url.path", pathOf(req.url));
+      }
       const sc = span.spanContext();
       state.traceId = sc.traceId;
       let res: Response;
@@ -279,12 +317,14 @@ export function createTracing(config: Config, settings: TracingSettings): Tracin
         span.end();
         throw err;
       }
-      if (state.route !== "unmatched") {
-        span.updateName(`${method} ${state.route}`);
-        span.setAttribute("http.route", state.route);
+      if (recording) {
+        if (state.route !== "unmatched") {
+          span.updateName(`${method} ${state.route}`);
+          span.setAttribute("http.route", state.route);
+        }
+        span.setAttribute("http.response.status_code", res.status);
+        if (res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       }
-      span.setAttribute("http.response.status_code", res.status);
-      if (res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
       res.headers.set("traceparent", `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`);
       return res;

@@ -28,7 +28,22 @@ export interface IamProps extends AppResources {
   repositoryArn: string;
   /** The roles that run as ECS services. */
   roles: Partial<Record<Role, IamRoleProps>>;
+  /** Every task runs the ADOT collector sidecar, which writes to X-Ray with the task role. */
+  tracing: boolean;
 }
+
+/** What the collector sidecar sends to X-Ray (X-Ray has no resource-level permissions for these). */
+export const XRAY_STATEMENT: Statement = {
+  Sid: "Traces",
+  Effect: "Allow",
+  Action: [
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+  ],
+  Resource: ["*"],
+};
 
 export interface Statement {
   Sid: string;
@@ -81,6 +96,14 @@ export class Iam extends Construct {
           name: `${role}-access`,
           role: task.id,
           policy: policy(statements),
+        });
+      }
+      // Apart from what the app may do: the collector sidecar's writes to X-Ray.
+      if (props.tracing) {
+        new IamRolePolicy(this, `task-${role}-traces`, {
+          name: "traces",
+          role: task.id,
+          policy: policy([XRAY_STATEMENT]),
         });
       }
       this.taskRoles[role] = task.arn;

@@ -28,6 +28,41 @@ export interface TaskProps {
   user: string;
   /** Soft and hard open-file limit. */
   nofile: number;
+  /** An ADOT collector sidecar exporting the app's spans to X-Ray; the app's OTEL_* variables point at it. */
+  tracing?: { sampleRatio: number; environmentName: string };
+}
+
+/**
+ * AWS Distro for OpenTelemetry's collector, pinned: a new release is a deliberate, reviewed change. The app
+ * exports OTLP/HTTP to it over the task's loopback; it batches and sends to X-Ray with the task role.
+ */
+export const COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0";
+export const COLLECTOR = "otel-collector";
+const OTLP_HTTP_PORT = 4318;
+
+/** The collector's whole configuration, handed over in AOT_CONFIG_CONTENT (no file to bake or mount). */
+function collectorConfig(region: string): string {
+  return [
+    "receivers:",
+    "  otlp:",
+    "    protocols:",
+    "      http:",
+    `        endpoint: 127.0.0.1:${OTLP_HTTP_PORT}`,
+    "processors:",
+    "  batch:",
+    "    timeout: 1s",
+    "exporters:",
+    "  awsxray:",
+    `    region: ${region}`,
+    // The app's W3C trace ids are random; X-Ray accepts them since it supports W3C trace ids.
+    "service:",
+    "  pipelines:",
+    "    traces:",
+    "      receivers: [otlp]",
+    "      processors: [batch]",
+    "      exporters: [awsxray]",
+    "",
+  ].join("\n");
 }
 
 export const CONTAINER = "shop";
@@ -63,6 +98,39 @@ export function hardenedTask(scope: Construct, props: TaskProps): TaskRef {
     description: "AWS APIs over TLS",
   });
 
+  const tracingEnv: Record<string, string> = props.tracing
+    ? {
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${OTLP_HTTP_PORT}`,
+        OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+        OTEL_TRACES_SAMPLER_ARG: String(props.tracing.sampleRatio),
+        OTEL_RESOURCE_ATTRIBUTES: `deployment.environment.name=${props.tracing.environmentName}`,
+      }
+    : {};
+  const logs = (prefix: string) => ({
+    logDriver: "awslogs",
+    options: {
+      "awslogs-group": props.logGroupName,
+      "awslogs-region": props.region,
+      "awslogs-stream-prefix": prefix,
+    },
+  });
+  // Not essential: a collector that dies costs spans (counted by the app), never the task or a request.
+  const collector = props.tracing
+    ? {
+        name: COLLECTOR,
+        image: COLLECTOR_IMAGE,
+        essential: false,
+        command: ["--config=env:AOT_CONFIG_CONTENT"],
+        environment: [{ name: "AOT_CONFIG_CONTENT", value: collectorConfig(props.region) }],
+        user: props.user,
+        readonlyRootFilesystem: true,
+        linuxParameters: { capabilities: { drop: ["ALL"] } },
+        mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
+        memoryReservation: 64,
+        logConfiguration: logs(`${props.name}-otel`),
+      }
+    : undefined;
+
   const container = {
     name: CONTAINER,
     image: props.image,
@@ -70,7 +138,7 @@ export function hardenedTask(scope: Construct, props: TaskProps): TaskRef {
     command: props.command,
     user: props.user,
     ...(props.port !== undefined ? { portMappings: [{ containerPort: props.port, protocol: "tcp" }] } : {}),
-    environment: Object.entries(props.environment)
+    environment: Object.entries({ ...props.environment, ...tracingEnv })
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([n, value]) => ({ name: n, value })),
     secrets: Object.entries(props.secrets)
@@ -92,14 +160,8 @@ export function hardenedTask(scope: Construct, props: TaskProps): TaskRef {
     linuxParameters: { capabilities: { drop: ["ALL"] } },
     ulimits: [{ name: "nofile", softLimit: props.nofile, hardLimit: props.nofile }],
     mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
-    logConfiguration: {
-      logDriver: "awslogs",
-      options: {
-        "awslogs-group": props.logGroupName,
-        "awslogs-region": props.region,
-        "awslogs-stream-prefix": props.name,
-      },
-    },
+    logConfiguration: logs(props.name),
+    ...(collector ? { dependsOn: [{ containerName: COLLECTOR, condition: "START" }] } : {}),
   };
   const task = new EcsTaskDefinition(scope, "task", {
     family: name,
@@ -112,7 +174,7 @@ export function hardenedTask(scope: Construct, props: TaskProps): TaskRef {
     executionRoleArn: props.executionRoleArn,
     // Scratch space on task storage: the root filesystem stays read-only.
     volume: [{ name: "tmp" }],
-    containerDefinitions: JSON.stringify([container]),
+    containerDefinitions: JSON.stringify(collector ? [container, collector] : [container]),
   });
   return { arn: task.arn, family: name, securityGroupId: sg.id };
 }

@@ -123,10 +123,16 @@ export interface Container {
   logConfiguration: { options: Record<string, string> };
 }
 
-export function container(tf: Tf, role: string): Container {
+/** Every container of a role's task: shop's, and the collector sidecar's when tracing is enabled. */
+export function containers(tf: Tf, role: string): Container[] {
   const task = resource(tf, "aws_ecs_task_definition", `service-${role}_task`).body;
-  const defs = JSON.parse(task.container_definitions as string) as Container[];
-  if (defs.length !== 1 || !defs[0]) throw new Error(`expected one container in ${role}'s task`);
+  return JSON.parse(task.container_definitions as string) as Container[];
+}
+
+/** The app's container of a role's task. */
+export function container(tf: Tf, role: string): Container {
+  const defs = containers(tf, role).filter((c) => c.name === "shop");
+  if (defs.length !== 1 || !defs[0]) throw new Error(`expected one shop container in ${role}'s task`);
   return defs[0];
 }
 
