@@ -222,7 +222,9 @@ export const num = (n: number, digits = 0) =>
 /** One run on one line: req/s, req/CPU-s and instructions/request when measured, latency, errors. */
 export const formatResult = (r: WrkResult) =>
   `${r.rps.toFixed(0).padStart(8)} req/s  ${
-    r.perCpuSecond === undefined ? "" : `${r.perCpuSecond.toFixed(0).padStart(8)} req/CPU-s  `
+    r.perCpuSecond === undefined
+      ? ""
+      : `${r.perCpuSecond.toFixed(0).padStart(8)} req/CPU-s (${(1e6 / r.perCpuSecond).toFixed(1)} CPU-µs/req)  `
   }${
     r.instructionsPerRequest === undefined
       ? ""

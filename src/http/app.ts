@@ -3,6 +3,7 @@ import { Scalar } from "@scalar/hono-api-reference";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Readiness } from "../modules/graph.ts";
+import { type AccessLogPolicy, accessLogLevel, DEFAULT_ACCESS_LOG } from "../observability/access-log.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -86,15 +87,19 @@ export function createHttp(opts: {
   bodyLimitBytes: number;
   title: string;
   version: string;
+  /** Which requests get an access line (LOG_SLOW_MS, LOG_SAMPLE_RATE); the configuration's defaults when absent. */
+  accessLog?: AccessLogPolicy;
 }): HttpCore {
   const { logger, metrics } = opts;
+  const accessLog = opts.accessLog ?? DEFAULT_ACCESS_LOG;
+  // Lets a sampled line be scaled back to a count; a constant, so serialised once.
+  const sampled = `,"sample_rate":${accessLog.sampleRate}`;
   let inFlight = 0;
   let accepting = false;
   let probe: () => Promise<Readiness> = async () => ({ failures: {}, checks: {} });
 
   const app: App = new OpenAPIHono<AppEnv>();
 
-  const requestLog = logger.enabled("info");
   metrics.setInFlightSource(() => inFlight);
 
   const fetch = async (req: Request, env?: ServeEnv): Promise<Response> => {
@@ -121,11 +126,13 @@ export function createHttp(opts: {
     // Unmatched requests may carry any method token: one label for the unknown ones bounds the series.
     const method = state.route !== "unmatched" || KNOWN_METHODS.has(req.method) ? req.method : "OTHER";
     metrics.http.record(method, state.route, res.status, ms / 1000);
-    if (requestLog) {
+    const level = accessLogLevel(res.status, ms, accessLog);
+    if (logger.enabled(level)) {
       // request_id, method (an HTTP token) and route (our own templates) never need JSON escaping.
-      logger.infoFragment(
+      logger.fragment(
+        level,
         "request",
-        `"request_id":"${state.requestId}","method":"${req.method}","path":${jsonString(state.path ?? pathOf(req.url))},"route":"${state.route}","status":${res.status},"duration_ms":${millis(ms)}`,
+        `"request_id":"${state.requestId}","method":"${req.method}","path":${jsonString(state.path ?? pathOf(req.url))},"route":"${state.route}","status":${res.status},"duration_ms":${millis(ms)}${level === "info" ? sampled : ""}`,
       );
     }
     return res;

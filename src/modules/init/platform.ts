@@ -31,6 +31,7 @@ export const platformInits = (environment: Environment) =>
           logger: get("logger"),
           metrics: get("metrics"),
           bodyLimitBytes: get("config").BODY_LIMIT_BYTES,
+          accessLog: { slowMs: get("config").LOG_SLOW_MS, sampleRate: get("config").LOG_SAMPLE_RATE },
           title: "shop",
           version: VERSION,
         }),
