@@ -6,7 +6,7 @@ import type { Readiness } from "../modules/graph.ts";
 import { type AccessLogPolicy, accessLogLevel, DEFAULT_ACCESS_LOG } from "../observability/access-log.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import type { Metrics, RouteMetrics } from "../observability/metrics.ts";
 import { discardBody, type ServeEnv, type Upgrade } from "../runtime.ts";
 import { ApiError, type ErrorBody, toApiError } from "./errors.ts";
 import { type Handle, routeRegistrar } from "./route.ts";
@@ -20,6 +20,8 @@ export interface RequestState {
   route: string;
   /** The request path as the router saw it, recorded by matched routes (saves re-reading the URL). */
   path: string | undefined;
+  /** The matched route's metrics handle, taken when the route was registered. */
+  metric: RouteMetrics | undefined;
   /** The runtime's WebSocket upgrade, when the app runs under serve(). */
   upgrade: Upgrade | undefined;
 }
@@ -34,7 +36,7 @@ export interface HttpCore {
    * The server's entry point: request id, metrics, the request log line and the in-flight count
    * wrap Hono here rather than as middleware, so a matched route runs without a middleware chain.
    */
-  fetch(req: Request, env?: ServeEnv): Promise<Response>;
+  fetch(req: Request, env?: ServeEnv): Response | Promise<Response>;
   /** A plain GET route outside the OpenAPI document (pages, WebSocket upgrades), labelled by its path. */
   plain(path: string, handler: (c: Context<AppEnv>) => Response | Promise<Response>): void;
   /** Requests being served right now: shutdown waits for this to reach zero. */
@@ -74,7 +76,8 @@ const idPrefix = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) =>
   b.toString(16).padStart(2, "0"),
 ).join("");
 let idCounter = 0;
-const nextRequestId = () => `${idPrefix}-${(++idCounter).toString(36)}`;
+// Decimal: number-to-string in base 36 was a visible share of a product read.
+const nextRequestId = () => `${idPrefix}-${++idCounter}`;
 
 export function errorJson(c: Context, err: ApiError): Response {
   if (err.headers) for (const [k, val] of Object.entries(err.headers)) c.header(k, val);
@@ -102,30 +105,26 @@ export function createHttp(opts: {
 
   metrics.setInFlightSource(() => inFlight);
 
-  const fetch = async (req: Request, env?: ServeEnv): Promise<Response> => {
-    const started = performance.now();
-    const given = req.headers.get("x-request-id");
-    const state: RequestState = {
-      requestId: given !== null && REQUEST_ID.test(given) ? given : nextRequestId(),
-      route: "unmatched",
-      path: undefined,
-      upgrade: env?.upgrade,
-    };
-    inFlight++;
-    let res: Response;
-    try {
-      res = await app.fetch(req, state);
-    } finally {
-      inFlight--;
-    }
+  /** The access line, metrics and request id of a served request; the body is discarded first when it must be. */
+  const finish = (
+    req: Request,
+    state: RequestState,
+    started: number,
+    res: Response,
+  ): Response | Promise<Response> => {
+    inFlight--;
     // An answer sent before the body was read is lost on Bun unless the rest of the body is read first.
     if (res.status >= 400 && req.body !== null && !req.bodyUsed && !req.body.locked)
-      await discardBody(req.body);
+      return discardBody(req.body).then(() => account(req, state, started, res));
+    return account(req, state, started, res);
+  };
+
+  const account = (req: Request, state: RequestState, started: number, res: Response): Response => {
     res.headers.set("X-Request-Id", state.requestId);
     const ms = performance.now() - started;
     // Unmatched requests may carry any method token: one label for the unknown ones bounds the series.
     const method = state.route !== "unmatched" || KNOWN_METHODS.has(req.method) ? req.method : "OTHER";
-    metrics.http.record(method, state.route, res.status, ms / 1000);
+    (state.metric ?? metrics.http.route(state.route)).record(method, res.status, ms / 1000);
     const level = accessLogLevel(res.status, ms, accessLog);
     if (logger.enabled(level)) {
       // request_id, method (an HTTP token) and route (our own templates) never need JSON escaping.
@@ -138,11 +137,47 @@ export function createHttp(opts: {
     return res;
   };
 
+  /**
+   * Not async: a route that answers synchronously (a body-less GET on a memory store) is served without
+   * a promise; only a route that awaits something pays for the chain after it.
+   */
+  const fetch = (req: Request, env?: ServeEnv): Response | Promise<Response> => {
+    const started = performance.now();
+    const given = req.headers.get("x-request-id");
+    const state: RequestState = {
+      requestId: given !== null && REQUEST_ID.test(given) ? given : nextRequestId(),
+      route: "unmatched",
+      path: undefined,
+      metric: undefined,
+      upgrade: env?.upgrade,
+    };
+    inFlight++;
+    let out: Response | Promise<Response>;
+    try {
+      out = app.fetch(req, state);
+    } catch (err) {
+      inFlight--;
+      throw err;
+    }
+    if (out instanceof Promise) {
+      return out.then(
+        (res) => finish(req, state, started, res),
+        (err: unknown) => {
+          inFlight--;
+          throw err;
+        },
+      );
+    }
+    return finish(req, state, started, out);
+  };
+
   const plain = (path: string, handler: (c: Context<AppEnv>) => Response | Promise<Response>) => {
+    const metric = metrics.http.route(path);
     app.get(path, (c) => {
       if (c.env) {
         c.env.route = path;
         c.env.path = c.req.path;
+        c.env.metric = metric;
       }
       return handler(c);
     });
@@ -226,7 +261,7 @@ export function createHttp(opts: {
 
   return {
     app,
-    handle: routeRegistrar(app, { bodyLimitBytes: opts.bodyLimitBytes }),
+    handle: routeRegistrar(app, { bodyLimitBytes: opts.bodyLimitBytes, metrics: metrics.http }),
     fetch,
     plain,
     inFlight: () => inFlight,
