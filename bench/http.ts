@@ -1,9 +1,15 @@
 /**
  * GET /products/{id}: shop (the compiled binary, memory store, 10k products, default logging) against
- * a bare Bun.serve returning the same JSON from a Map. Server on one core, wrk on the other, 64
- * connections. Prints req/s, p50/p99 and the ratio shop/bare measured in this same run.
+ * a bare Bun.serve and a plain Hono app returning the same JSON from a Map. Server on one core, wrk on
+ * the other, 64 connections, the three servers in alternating rounds so background noise hits them
+ * alike. Prints req/s, CPU-µs per request of the server (from /proc; instructions per request where perf
+ * counts them), p50/p99 and the ratios shop/bare and shop/hono of this same run.
+ *   BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_CONNECTIONS (64);
+ *   BENCH_SHOP=source runs `bun src/main.ts` instead of ./shop (no rebuild while iterating);
+ *   BENCH_SHOP_ENV='LOG_LEVEL=warn …' adds settings to shop's environment.
  */
 import { existsSync } from "node:fs";
+import type { Subprocess } from "bun";
 import { demoProduct } from "../src/domain/products.ts";
 import { formatResult, freePort, ROOT, startPinned, stop, type WrkResult, wrk } from "./lib.ts";
 
@@ -11,19 +17,44 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const script = `${ROOT}bench/random-product.lua`;
+const fromSource = process.env.BENCH_SHOP === "source";
+const shopEnv = Object.fromEntries(
+  (process.env.BENCH_SHOP_ENV ?? "")
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+);
 
-if (!existsSync(`${ROOT}shop`)) await Bun.$`bun run build`.cwd(ROOT).quiet();
+if (!fromSource && !existsSync(`${ROOT}shop`)) await Bun.$`bun run build`.cwd(ROOT).quiet();
 
-const shopPort = freePort();
-const shop = await startPinned(
-  ["./shop", "--role", "api"],
-  { PORT: String(shopPort), HOST: "127.0.0.1", SHUTDOWN_DRAIN_MS: "0" },
-  `http://127.0.0.1:${shopPort}/ready`,
+interface Server {
+  name: string;
+  url: string;
+  proc: Subprocess;
+  results: WrkResult[];
+}
+
+async function start(name: string, cmd: string[], env: Record<string, string>): Promise<Server> {
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const readyPath = name === "shop" ? "/ready" : "/products/1";
+  const proc = await startPinned(cmd, { PORT: String(port), ...env }, `${url}${readyPath}`);
+  return { name, url, proc, results: [] };
+}
+
+const shop = await start(
+  "shop",
+  fromSource ? [process.execPath, "src/main.ts", "--role", "api"] : ["./shop", "--role", "api"],
+  {
+    HOST: "127.0.0.1",
+    SHUTDOWN_DRAIN_MS: "0",
+    ...shopEnv,
+  },
 );
 for (let id = 1; id <= 10_000; id += 100) {
   await Promise.all(
     Array.from({ length: 100 }, (_, i) =>
-      fetch(`http://127.0.0.1:${shopPort}/products/${id + i}/details`, {
+      fetch(`${shop.url}/products/${id + i}/details`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(demoProduct(id + i)),
@@ -31,47 +62,48 @@ for (let id = 1; id <= 10_000; id += 100) {
     ),
   );
 }
-const barePort = freePort();
-const bare = await startPinned(
-  [process.execPath, "bench/bare-server.ts"],
-  { PORT: String(barePort) },
-  `http://127.0.0.1:${barePort}/products/1`,
-);
+const servers = [
+  shop,
+  await start("bare", [process.execPath, "bench/bare-server.ts"], {}),
+  await start("hono", [process.execPath, "bench/hono-server.ts"], {}),
+];
 
-console.log(`GET /products/{id}, ${connections} connections, ${seconds}s x ${rounds} rounds, alternating`);
-const results = { shop: [] as WrkResult[], bare: [] as WrkResult[] };
+console.log(
+  `GET /products/{id}, ${connections} connections, ${seconds}s x ${rounds} rounds, alternating; shop from ${fromSource ? "source" : "./shop"}${
+    Object.keys(shopEnv).length ? ` with ${process.env.BENCH_SHOP_ENV}` : ""
+  }`,
+);
 try {
-  // Warm both (JIT), then alternate so background noise hits both alike.
-  await wrk(`http://127.0.0.1:${shopPort}`, { connections, seconds: 2, script, pid: shop.pid });
-  await wrk(`http://127.0.0.1:${barePort}`, { connections, seconds: 2, script, pid: bare.pid });
+  // Warm every server (JIT) before measuring.
+  for (const s of servers) await wrk(s.url, { connections, seconds: 2, script, pid: s.proc.pid });
   for (let r = 0; r < rounds; r++) {
-    results.shop.push(
-      await wrk(`http://127.0.0.1:${shopPort}`, { connections, seconds, script, pid: shop.pid }),
-    );
-    results.bare.push(
-      await wrk(`http://127.0.0.1:${barePort}`, { connections, seconds, script, pid: bare.pid }),
+    for (const s of servers)
+      s.results.push(await wrk(s.url, { connections, seconds, script, pid: s.proc.pid }));
+    console.log(
+      `round ${r + 1}: ${servers.map((s) => `${s.name} ${formatResult(s.results[r] as WrkResult)}`).join(" | ")}`,
     );
   }
 } finally {
-  await Promise.all([stop(shop), stop(bare)]);
-}
-for (let r = 0; r < rounds; r++) {
-  const [sr, br] = [results.shop[r], results.bare[r]];
-  if (sr && br) console.log(`round ${r + 1}: shop ${formatResult(sr)} | bare ${formatResult(br)}`);
+  await Promise.all(servers.map((s) => stop(s.proc)));
 }
 // The median round of each: one lucky or unlucky round (other work on the machine) does not decide.
 const median = (xs: WrkResult[]) => {
   const sorted = [...xs].sort((a, b) => a.rps - b.rps);
   return sorted[Math.floor((sorted.length - 1) / 2)] ?? sorted[0];
 };
-const s = median(results.shop);
-const b = median(results.bare);
-if (!s || !b) throw new Error("no rounds measured");
-console.log(`shop  ${formatResult(s)}`);
-console.log(`bare  ${formatResult(b)}`);
+const [s, b, h] = servers.map((x) => median(x.results));
+if (!s || !b || !h) throw new Error("no rounds measured");
+for (const x of servers) console.log(`${x.name.padEnd(5)} ${formatResult(median(x.results) as WrkResult)}`);
 const ratio = (x: number | undefined, y: number | undefined) => (x && y ? (x / y).toFixed(2) : "n/a");
-console.log(
-  `ratio shop/bare: ${ratio(s.rps, b.rps)} by req/s, ${ratio(s.perCpuSecond, b.perCpuSecond)} by req/CPU-s, ` +
-    `${ratio(b.instructionsPerRequest, s.instructionsPerRequest)} by instructions/request (target >= 0.80); ` +
-    `shop p99 ${s.p99Ms.toFixed(2)} ms (target <= 5)`,
-);
+for (const [name, base] of [
+  ["bare", b],
+  ["hono", h],
+] as const) {
+  console.log(
+    `ratio shop/${name}: ${ratio(s.rps, base.rps)} by req/s, ${ratio(s.perCpuSecond, base.perCpuSecond)} by req/CPU-s` +
+      (s.instructionsPerRequest === undefined
+        ? ""
+        : `, ${ratio(base.instructionsPerRequest, s.instructionsPerRequest)} by instructions/request`),
+  );
+}
+console.log(`targets: >= 0.80 x bare; shop p99 ${s.p99Ms.toFixed(2)} ms`);

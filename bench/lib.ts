@@ -226,7 +226,9 @@ export const num = (n: number, digits = 0) =>
 /** One run on one line: req/s, req/CPU-s and instructions/request when measured, latency, errors. */
 export const formatResult = (r: WrkResult) =>
   `${r.rps.toFixed(0).padStart(8)} req/s  ${
-    r.perCpuSecond === undefined ? "" : `${r.perCpuSecond.toFixed(0).padStart(8)} req/CPU-s  `
+    r.perCpuSecond === undefined
+      ? ""
+      : `${r.perCpuSecond.toFixed(0).padStart(8)} req/CPU-s (${(1e6 / r.perCpuSecond).toFixed(1)} CPU-µs/req)  `
   }${
     r.instructionsPerRequest === undefined
       ? ""
@@ -259,3 +261,145 @@ export async function dropPrefix(prefix: string): Promise<void> {
     if (keys.length) await c.del(keys);
   await c.close();
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Open loop. wrk is closed-loop: a connection sends its next request only once the last one answered,
+// so a server that stalls is sent less and its stall is recorded once (coordinated omission). Here
+// requests go out on a fixed schedule whatever the answers do, and each latency runs from the request's
+// intended send time, so a stall counts against every request that should have been sent during it.
+
+/** When request `i` (from 0) is due, in ms after the schedule's start `t0`. */
+export const intendedAt = (t0: number, i: number, rate: number): number => t0 + (i * 1000) / rate;
+
+/** How many requests are due by `now`: those whose intended time is at or before it, at most `total`. */
+export function dueBy(t0: number, now: number, rate: number, total: number): number {
+  if (now < t0) return 0;
+  return Math.min(total, Math.floor(((now - t0) * rate) / 1000) + 1);
+}
+
+/** Nearest-rank percentile (0 < p ≤ 100) of ascending `sorted`; unanswered requests sort last as Infinity. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  // The epsilon keeps float error (99.9 / 100 × 1000 = 999.0000000000001) from moving up a rank.
+  const rank = Math.ceil((p * sorted.length) / 100 - 1e-9);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
+}
+
+export interface LatencySummary {
+  count: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+}
+
+/** Summarises latencies (ms; Infinity for a request never answered). */
+export function summarise(latencies: ArrayLike<number>): LatencySummary {
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    count: sorted.length,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    p999Ms: percentile(sorted, 99.9),
+    maxMs: sorted.length ? (sorted[sorted.length - 1] as number) : Number.NaN,
+  };
+}
+
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+const CONTENT_LENGTH = /\r\ncontent-length:\s*(\d+)/i;
+const CHUNKED = /\r\ntransfer-encoding:[^\r]*chunked/i;
+
+/**
+ * Splits a stream of HTTP/1.1 responses (pipelined, arriving in arbitrary chunks) into statuses.
+ * Content-Length framing only: every answer shop and the yardsticks send has one.
+ */
+export class ResponseStream {
+  private pending: Buffer = Buffer.alloc(0);
+
+  /** Feeds bytes; returns the status of each response completed by them, in order. */
+  push(chunk: Uint8Array): number[] {
+    let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : Buffer.from(chunk);
+    const statuses: number[] = [];
+    for (;;) {
+      const end = buf.indexOf(CRLFCRLF);
+      if (end < 0) break;
+      const head = buf.toString("latin1", 0, end);
+      if (CHUNKED.test(head)) throw new Error("chunked responses are not supported by the open-loop client");
+      const length = Number(CONTENT_LENGTH.exec(head)?.[1] ?? 0);
+      const total = end + 4 + length;
+      if (buf.length < total) break;
+      statuses.push(Number(head.slice(9, 12)));
+      buf = buf.subarray(total);
+    }
+    this.pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);
+    return statuses;
+  }
+}
+
+export interface OpenLoopOptions {
+  /** Requests per second, sent on schedule. */
+  rate: number;
+  seconds: number;
+  /** Requests due in the first `warmupSeconds` are sent but not measured. */
+  warmupSeconds?: number;
+  /** Sockets to spread requests over; a request goes to an idle one, else is pipelined on the next. */
+  connections: number;
+  /**
+   * Lua-free request templates: the raw HTTP/1.1 request for request `i`, built by the worker from a
+   * kind and its parameters (see bench/open-loop-worker.ts), since functions do not cross processes.
+   */
+  workload: OpenLoopWorkload;
+  /** How long to wait for the last answers after the schedule ends before counting them unanswered. */
+  drainSeconds?: number;
+}
+
+export type OpenLoopWorkload =
+  | { kind: "get"; pathPrefix: string; ids: number }
+  | { kind: "post"; path: string; body: string }
+  | { kind: "post-each"; pathPrefix: string; pathSuffix: string; first: number }
+  | { kind: "bid"; path: string };
+
+export interface OpenLoopResult extends LatencySummary {
+  rate: number;
+  /** Requests measured (sent after the warm-up). */
+  measured: number;
+  answered: number;
+  unanswered: number;
+  /** Statuses by class, measured requests only: "2xx", "4xx", "5xx". */
+  statuses: Record<string, number>;
+  /** How late the generator itself sent, p99 (ms): above ~1 ms the generator, not the server, limits. */
+  sendLagP99Ms: number;
+}
+
+/**
+ * Runs the open-loop generator pinned to LOAD_CORE against `url` (http://host:port) and returns its
+ * figures. The generator is its own process so that it has the load core to itself.
+ */
+export async function openLoop(url: string, opts: OpenLoopOptions): Promise<OpenLoopResult> {
+  const proc = Bun.spawn(
+    [
+      "taskset",
+      "-c",
+      LOAD_CORE,
+      process.execPath,
+      `${ROOT}bench/open-loop-worker.ts`,
+      url,
+      JSON.stringify(opts),
+    ],
+    { stdout: "pipe", stderr: "inherit" },
+  );
+  const out = await new Response(proc.stdout).text();
+  const code = await proc.exited;
+  if (code !== 0) throw new Error(`open-loop worker exited with code ${code}`);
+  return JSON.parse(out, (_k, v) => (v === "Infinity" ? Number.POSITIVE_INFINITY : v)) as OpenLoopResult;
+}
+
+/** JSON for a result: an unanswered request's Infinity survives the trip (JSON would make it null). */
+export const encodeResult = (r: OpenLoopResult) =>
+  JSON.stringify(r, (_k, v) => (v === Number.POSITIVE_INFINITY ? "Infinity" : v));
+
+/** One open-loop run on one line. */
+export const formatOpenLoop = (r: OpenLoopResult) =>
+  `${num(r.rate).padStart(8)}/s offered  p50 ${num(r.p50Ms, 2)} ms  p99 ${num(r.p99Ms, 2)} ms  p99.9 ${num(r.p999Ms, 2)} ms  max ${num(r.maxMs, 1)} ms  ${
+    r.statuses["5xx"] ?? 0
+  } 5xx  ${r.unanswered} unanswered  send lag p99 ${num(r.sendLagP99Ms, 2)} ms`;

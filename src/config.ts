@@ -71,6 +71,21 @@ export const vars = {
     expected: "debug | info | warn | error | silent",
     doc: "Lowest level written to stdout (one JSON object per line)",
   }),
+  LOG_SLOW_MS: v({
+    schema: integer(0, 3_600_000),
+    default: "500",
+    expected: "integer ms 0..3600000",
+    doc: "Requests slower than this get their access line at warn whatever their status (0: every request)",
+  }),
+  LOG_SAMPLE_RATE: v({
+    schema: z
+      .string()
+      .regex(/^(?:0(?:\.\d+)?|1(?:\.0*)?|\.\d+)$/, "not a number in 0..1")
+      .transform(Number),
+    default: "0.01",
+    expected: "number 0..1",
+    doc: "Share of fast 1xx-3xx requests whose access line is written at info; the rest are at debug (5xx: error, 4xx: debug)",
+  }),
   SHUTDOWN_DRAIN_MS: v({
     schema: integer(0, 600_000),
     default: "5000",

@@ -44,9 +44,13 @@ export class ProductCatalog {
     private readonly onCacheError: (err: unknown) => void = () => {},
   ) {}
 
-  get(id: number): Promise<ProductRead> {
+  /** Synchronous when there is no cache and the store answers from memory (`getNow`). */
+  get(id: number): ProductRead | Promise<ProductRead> {
     const cache = this.cache;
-    if (!cache) return this.store.get(id).then((product) => ({ product, cache: undefined }));
+    if (!cache) {
+      if (this.store.getNow) return { product: this.store.getNow(id), cache: undefined };
+      return this.store.get(id).then((product) => ({ product, cache: undefined }));
+    }
     const joined = this.flights.get(id);
     if (joined) return joined;
     const flight: Promise<ProductRead> = this.read(id, cache).finally(() => {

@@ -17,6 +17,11 @@ export type Product = z.infer<typeof ProductSchema>;
 /** The port every product store implements: memory by default, DynamoDB when configured. */
 export interface ProductStore {
   get(id: number): Promise<Product | undefined>;
+  /**
+   * The same read without a promise, on stores that hold products in this process: the catalog then
+   * answers an uncached read synchronously and the product route awaits nothing (docs/benchmarks.md).
+   */
+  getNow?(id: number): Product | undefined;
   /** Creates or replaces. */
   put(product: Product): Promise<void>;
 }

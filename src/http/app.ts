@@ -2,9 +2,10 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Readiness } from "../modules/graph.ts";
+import { type AccessLogPolicy, accessLogLevel, DEFAULT_ACCESS_LOG } from "../observability/access-log.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import type { Metrics, RouteMetrics } from "../observability/metrics.ts";
 import { tracing } from "../observability/tracing.ts";
 import { discardBody, type ServeEnv, type Upgrade } from "../runtime.ts";
 import type { Principal } from "./auth.ts";
@@ -31,6 +32,8 @@ export interface RequestState {
   route: string;
   /** The request path as the router saw it, recorded by matched routes (saves re-reading the URL). */
   path: string | undefined;
+  /** The matched route's metrics handle, taken when the route was registered. */
+  metric: RouteMetrics | undefined;
   /** The runtime's WebSocket upgrade, when the app runs under serve(). */
   upgrade: Upgrade | undefined;
   /** The runtime's peer address lookup, when the app runs under serve(). */
@@ -53,7 +56,7 @@ export interface HttpCore {
    * The server's entry point: request id, metrics, the request log line and the in-flight count
    * wrap Hono here rather than as middleware, so a matched route runs without a middleware chain.
    */
-  fetch(req: Request, env?: ServeEnv): Promise<Response>;
+  fetch(req: Request, env?: ServeEnv): Response | Promise<Response>;
   /** A plain GET route outside the OpenAPI document (pages, WebSocket upgrades), labelled by its path. */
   plain(path: string, handler: (c: Context<AppEnv>) => Response | Promise<Response>): void;
   /** Requests being served right now: shutdown waits for this to reach zero. */
@@ -95,7 +98,8 @@ const idPrefix = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) =>
   b.toString(16).padStart(2, "0"),
 ).join("");
 let idCounter = 0;
-const nextRequestId = () => `${idPrefix}-${(++idCounter).toString(36)}`;
+// Decimal: number-to-string in base 36 was a visible share of a product read.
+const nextRequestId = () => `${idPrefix}-${++idCounter}`;
 
 export function errorJson(c: Context, err: ApiError): Response {
   if (err.headers) for (const [k, val] of Object.entries(err.headers)) c.header(k, val);
@@ -110,8 +114,13 @@ export function createHttp(opts: {
   version: string;
   /** Credentials and rate limits of every operation; none (all open) when absent. */
   guard?: Guard;
+  /** Which requests get an access line (LOG_SLOW_MS, LOG_SAMPLE_RATE); the configuration's defaults when absent. */
+  accessLog?: AccessLogPolicy;
 }): HttpCore {
   const { logger, metrics } = opts;
+  const accessLog = opts.accessLog ?? DEFAULT_ACCESS_LOG;
+  // Lets a sampled line be scaled back to a count; a constant, so serialised once.
+  const sampled = `,"sample_rate":${accessLog.sampleRate}`;
   let inFlight = 0;
   let accepting = false;
   let probe: () => Promise<Readiness> = async () => ({ failures: {}, checks: {} });
@@ -119,55 +128,89 @@ export function createHttp(opts: {
   const app: App = new OpenAPIHono<AppEnv>();
   const guard = opts.guard ?? OPEN;
 
-  const requestLog = logger.enabled("info");
   // Read once: with tracing off the request path has no tracing branch beyond this one test.
   const traced = tracing();
   metrics.setInFlightSource(() => inFlight);
 
-  const fetch = async (req: Request, env?: ServeEnv): Promise<Response> => {
+  /** The access line, metrics and request id of a served request; the body is discarded first when it must be. */
+  const finish = (
+    req: Request,
+    state: RequestState,
+    started: number,
+    res: Response,
+  ): Response | Promise<Response> => {
+    inFlight--;
+    // An answer sent before the body was read is lost on Bun unless the rest of the body is read first.
+    if (res.status >= 400 && req.body !== null && !req.bodyUsed && !req.body.locked)
+      return discardBody(req.body).then(() => account(req, state, started, res));
+    return account(req, state, started, res);
+  };
+
+  const account = (req: Request, state: RequestState, started: number, res: Response): Response => {
+    res.headers.set("X-Request-Id", state.requestId);
+    const ms = performance.now() - started;
+    // Unmatched requests may carry any method token: one label for the unknown ones bounds the series.
+    const method = state.route !== "unmatched" || KNOWN_METHODS.has(req.method) ? req.method : "OTHER";
+    (state.metric ?? metrics.http.route(state.route)).record(method, res.status, ms / 1000);
+    const level = accessLogLevel(res.status, ms, accessLog);
+    if (logger.enabled(level)) {
+      // request_id, method (an HTTP token) and route (our own templates) never need JSON escaping.
+      logger.fragment(
+        level,
+        "request",
+        `"request_id":"${state.requestId}",${state.traceId === undefined ? "" : `"trace_id":"${state.traceId}",`}"method":"${req.method}","path":${jsonString(state.path ?? pathOf(req.url))},"route":"${state.route}","status":${res.status},"duration_ms":${millis(ms)}${state.principal ? `,"credential":${jsonString(state.principal.credential)}` : ""}${level === "info" ? sampled : ""}`,
+      );
+    }
+    return res;
+  };
+
+  /**
+   * Not async: a route that answers synchronously (a body-less GET on a memory store) is served without
+   * a promise; only a route that awaits something pays for the chain after it.
+   */
+  const fetch = (req: Request, env?: ServeEnv): Response | Promise<Response> => {
     const started = performance.now();
     const given = req.headers.get("x-request-id");
     const state: RequestState = {
       requestId: given !== null && REQUEST_ID.test(given) ? given : nextRequestId(),
       route: "unmatched",
       path: undefined,
+      metric: undefined,
       upgrade: env?.upgrade,
       peerAddress: env?.peerAddress,
       principal: undefined,
       traceId: undefined,
     };
     inFlight++;
-    let res: Response;
+    let out: Response | Promise<Response>;
     try {
-      res = await (traced === undefined
-        ? app.fetch(req, state)
-        : traced.serve(req, state, async () => app.fetch(req, state)));
-    } finally {
+      out =
+        traced === undefined
+          ? app.fetch(req, state)
+          : traced.serve(req, state, async () => app.fetch(req, state));
+    } catch (err) {
       inFlight--;
+      throw err;
     }
-    // An answer sent before the body was read is lost on Bun unless the rest of the body is read first.
-    if (res.status >= 400 && req.body !== null && !req.bodyUsed && !req.body.locked)
-      await discardBody(req.body);
-    res.headers.set("X-Request-Id", state.requestId);
-    const ms = performance.now() - started;
-    // Unmatched requests may carry any method token: one label for the unknown ones bounds the series.
-    const method = state.route !== "unmatched" || KNOWN_METHODS.has(req.method) ? req.method : "OTHER";
-    metrics.http.record(method, state.route, res.status, ms / 1000);
-    if (requestLog) {
-      // request_id, method (an HTTP token) and route (our own templates) never need JSON escaping.
-      logger.infoFragment(
-        "request",
-        `"request_id":"${state.requestId}",${state.traceId === undefined ? "" : `"trace_id":"${state.traceId}",`}"method":"${req.method}","path":${jsonString(state.path ?? pathOf(req.url))},"route":"${state.route}","status":${res.status},"duration_ms":${millis(ms)}${state.principal ? `,"credential":${jsonString(state.principal.credential)}` : ""}`,
+    if (out instanceof Promise) {
+      return out.then(
+        (res) => finish(req, state, started, res),
+        (err: unknown) => {
+          inFlight--;
+          throw err;
+        },
       );
     }
-    return res;
+    return finish(req, state, started, out);
   };
 
   const plain = (path: string, handler: (c: Context<AppEnv>) => Response | Promise<Response>) => {
+    const metric = metrics.http.route(path);
     app.get(path, (c) => {
       if (c.env) {
         c.env.route = path;
         c.env.path = c.req.path;
+        c.env.metric = metric;
       }
       return handler(c);
     });
@@ -269,7 +312,7 @@ export function createHttp(opts: {
 
   return {
     app,
-    handle: routeRegistrar(app, { bodyLimitBytes: opts.bodyLimitBytes, guard }),
+    handle: routeRegistrar(app, { bodyLimitBytes: opts.bodyLimitBytes, guard, metrics: metrics.http }),
     guard,
     fetch,
     plain,

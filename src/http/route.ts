@@ -6,7 +6,9 @@
 import type { RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { RequestMetrics } from "../observability/metrics.ts";
 import { discardBody } from "../runtime.ts";
+import { exactParserOf } from "../util/exact-parse.ts";
 import type { App, AppEnv } from "./app.ts";
 import { ApiError, describeIssues, ErrorSchema } from "./errors.ts";
 import type { Guard } from "./guard.ts";
@@ -87,6 +89,39 @@ export const clientClosed = () =>
     "the client closed the connection before sending the whole body",
   );
 
+/** What an exact params parser reads: the router's decoded path parameter by name. */
+interface ParamSource {
+  param(key: string): string | undefined;
+}
+
+/**
+ * The params object's parse without zod when every field has an exact parser (util/exact-parse.ts):
+ * undefined where zod would fail, and then zod runs to describe why. Built once per route.
+ */
+function exactParams(
+  schema: Schema,
+): ((req: ParamSource) => Record<string, unknown> | undefined) | undefined {
+  const shape = (schema as { shape?: Record<string, object> }).shape;
+  if (!shape) return undefined;
+  const fields: [string, (raw: string) => unknown][] = [];
+  for (const [key, field] of Object.entries(shape)) {
+    const parse = exactParserOf(field);
+    if (!parse) return undefined;
+    fields.push([key, parse]);
+  }
+  return (req) => {
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < fields.length; i++) {
+      const [key, parse] = fields[i] as [string, (raw: string) => unknown];
+      const raw = req.param(key);
+      const value = raw === undefined ? undefined : parse(raw);
+      if (value === undefined) return undefined;
+      out[key] = value;
+    }
+    return out;
+  };
+}
+
 function invalid(message: string, error: z.ZodError): ApiError {
   return new ApiError(400, "INVALID_INPUT", message, describeIssues(error.issues));
 }
@@ -113,6 +148,8 @@ export interface RouteOptions {
   bodyLimitBytes: number;
   /** Credentials and rate limits, checked before the request is parsed. */
   guard: Guard;
+  /** Where each route takes its metrics handle from, once. */
+  metrics: RequestMetrics;
 }
 
 export type Handle = <R extends RouteConfig>(
@@ -141,6 +178,7 @@ function register<R extends RouteConfig>(
   const budget: Budget = scope === "bids" ? "bid" : route.method === "get" ? "read" : "write";
   const { guard } = options;
   const params = route.request?.params as Schema | undefined;
+  const fastParams = params && exactParams(params);
   const query = route.request?.query as Schema | undefined;
   const headers = route.request?.headers as Schema | undefined;
   const bodySpec = route.request?.body;
@@ -148,6 +186,7 @@ function register<R extends RouteConfig>(
   const body = (media && "schema" in media ? media.schema : undefined) as Schema | undefined;
   const bodyRequired = bodySpec?.required === true;
   const path = route.path.replace(/\{(\w+)\}/g, ":$1");
+  const metric = options.metrics.route(path);
 
   const tooLarge = () =>
     new ApiError(413, "PAYLOAD_TOO_LARGE", `request body exceeds ${options.bodyLimitBytes} bytes`);
@@ -157,7 +196,9 @@ function register<R extends RouteConfig>(
   /** Path, query and headers: synchronous, so a route without a body runs without an extra await. */
   const parseSync = (c: Context<AppEnv>): Input => {
     const input: Input = { params: undefined, query: undefined, headers: undefined, body: undefined };
-    if (params) {
+    const exact = fastParams?.(c.req);
+    if (exact) input.params = exact;
+    else if (params) {
       const r = params.safeParse(c.req.param());
       if (!r.success) throw invalid("Invalid path parameter", r.error);
       input.params = r.data;
@@ -280,6 +321,7 @@ function register<R extends RouteConfig>(
       if (c.env) {
         c.env.route = path;
         c.env.path = c.req.path;
+        c.env.metric = metric;
       }
       await guard.check(c, scope, budget);
       const input = parseSync(c);
@@ -291,6 +333,7 @@ function register<R extends RouteConfig>(
       if (c.env) {
         c.env.route = path;
         c.env.path = c.req.path;
+        c.env.metric = metric;
       }
       const waiting = guard.check(c, scope, budget);
       if (waiting === undefined) return handler(c, parseSync(c) as RouteInput<R>);

@@ -12,10 +12,12 @@ export interface Logger {
   warn(msg: string, fields?: Fields): void;
   error(msg: string, fields?: Fields): void;
   /**
-   * Writes an info line from a pre-serialised fragment (`"k":v,…`, valid JSON members): the request
-   * log line is built by hand because JSON.stringify of a fresh object per request was measurable.
+   * Writes a line from a pre-serialised fragment (`"k":v,…`, valid JSON members), when `level` is
+   * enabled: the access line is built by hand because JSON.stringify of a fresh object per request was
+   * measurable. Unlike error(), an error fragment does not flush at once: a burst of 5xx would otherwise
+   * cost a write each; the buffer is flushed within FLUSH_MS and before exit.
    */
-  infoFragment(msg: string, fragment: string): void;
+  fragment(level: Exclude<Level, "silent">, msg: string, fragment: string): void;
   /** A logger whose lines all carry `fields` (the request id, a module name). */
   child(fields: Fields): Logger;
   enabled(level: Level): boolean;
@@ -95,15 +97,18 @@ export function createLogger(
       // An error may be the last thing the process says.
       if (lvl === "error") sink.flush();
     };
-    const infoEnabled = rank.info >= min;
-    const msgCache = new Map<string, string>();
+    // Per level, message → the line's fixed middle: no string is built per line but the line itself.
+    const heads = { debug: new Map(), info: new Map(), warn: new Map(), error: new Map() } as Record<
+      Exclude<Level, "silent">,
+      Map<string, string>
+    >;
     return {
-      infoFragment: (m, fragment) => {
-        if (!infoEnabled) return;
-        let head = msgCache.get(m);
+      fragment: (lvl, m, fragment) => {
+        if (rank[lvl] < min) return;
+        let head = heads[lvl].get(m);
         if (head === undefined) {
-          head = `","level":"info","msg":${JSON.stringify(m)}${base},`;
-          msgCache.set(m, head);
+          head = `","level":"${lvl}","msg":${JSON.stringify(m)}${base},`;
+          heads[lvl].set(m, head);
         }
         sink.push(`{"time":"${now()}${head}${fragment}}\n`);
       },

@@ -22,13 +22,55 @@ interface Series {
 }
 
 /**
+ * One route template's series, one per method. The HTTP layer takes this handle once, when the route
+ * is registered, so a request records without looking its route up; the method is nearly always the
+ * same as the last request's, so that is tried first.
+ */
+export class RouteMetrics {
+  readonly byMethod = new Map<string, Series>();
+  private last: Series | undefined;
+  constructor(readonly route: string) {}
+
+  clear(): void {
+    this.byMethod.clear();
+    this.last = undefined;
+  }
+
+  record(method: string, status: number, seconds: number): void {
+    let s = this.last;
+    if (s === undefined || s.labels.method !== method) {
+      s = this.byMethod.get(method);
+      if (!s) {
+        s = {
+          labels: { method, route: this.route },
+          count: 0,
+          sum: 0,
+          buckets: new Float64Array(BUCKETS.length),
+          statuses: new Map(),
+        };
+        this.byMethod.set(method, s);
+      }
+      this.last = s;
+    }
+    s.statuses.set(status, (s.statuses.get(status) ?? 0) + 1);
+    s.count++;
+    s.sum += seconds;
+    for (let i = 0; i < BUCKETS.length; i++) {
+      if (seconds <= (BUCKETS[i] as number)) {
+        s.buckets[i] = (s.buckets[i] ?? 0) + 1;
+        break;
+      }
+    }
+  }
+}
+
+/**
  * http_requests_total and http_request_duration_seconds, kept in plain arrays per label set and
  * rendered through prom-client's registry on scrape. prom-client's own observe hashes the label
  * object on every call, which cost more than routing a product read.
  */
 export class RequestMetrics {
-  /** route → method → series: two lookups on strings we already hold, no key built per request. */
-  private readonly byRoute = new Map<string, Map<string, Series>>();
+  private readonly byRoute = new Map<string, RouteMetrics>();
 
   constructor(registry: Registry) {
     // prom-client renders anything with this shape; the cast is the registry's own Metric union.
@@ -43,7 +85,7 @@ export class RequestMetrics {
           [...s.statuses].map(([status, value]) => ({ labels: { ...s.labels, status }, value })),
         ),
       }),
-      reset: () => this.byRoute.clear(),
+      reset: () => this.reset(),
     } as unknown as Metric);
     registry.registerMetric({
       name: "http_request_duration_seconds",
@@ -74,40 +116,31 @@ export class RequestMetrics {
           ];
         }),
       }),
-      reset: () => this.byRoute.clear(),
+      reset: () => this.reset(),
     } as unknown as Metric);
   }
 
   private series(): Series[] {
-    return [...this.byRoute.values()].flatMap((methods) => [...methods.values()]);
+    return [...this.byRoute.values()].flatMap((r) => [...r.byMethod.values()]);
+  }
+
+  /** Forgets every count; handles already taken stay valid and count from zero. */
+  private reset(): void {
+    for (const r of this.byRoute.values()) r.clear();
+  }
+
+  /** The handle of a route template's series, the same one every time. */
+  route(route: string): RouteMetrics {
+    let r = this.byRoute.get(route);
+    if (!r) {
+      r = new RouteMetrics(route);
+      this.byRoute.set(route, r);
+    }
+    return r;
   }
 
   record(method: string, route: string, status: number, seconds: number): void {
-    let methods = this.byRoute.get(route);
-    if (!methods) {
-      methods = new Map();
-      this.byRoute.set(route, methods);
-    }
-    let s = methods.get(method);
-    if (!s) {
-      s = {
-        labels: { method, route },
-        count: 0,
-        sum: 0,
-        buckets: new Float64Array(BUCKETS.length),
-        statuses: new Map(),
-      };
-      methods.set(method, s);
-    }
-    s.statuses.set(status, (s.statuses.get(status) ?? 0) + 1);
-    s.count++;
-    s.sum += seconds;
-    for (let i = 0; i < BUCKETS.length; i++) {
-      if (seconds <= (BUCKETS[i] as number)) {
-        s.buckets[i] = (s.buckets[i] ?? 0) + 1;
-        break;
-      }
-    }
+    this.route(route).record(method, status, seconds);
   }
 }
 

@@ -7,7 +7,8 @@ test("log lines are JSON with time, level, msg, the logger's fields and the line
   const logger = root.child({ request_id: "r1" });
   logger.debug("hidden");
   logger.info("hello", { n: 1, s: 'quote " and \\' });
-  root.infoFragment("request", '"status":200');
+  root.fragment("info", "request", '"status":200');
+  root.fragment("debug", "request", '"status":404');
   root.flush();
   const lines = out
     .join("")

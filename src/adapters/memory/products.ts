@@ -7,6 +7,10 @@ export class MemoryProductStore implements ProductStore {
     return this.products.get(id);
   }
 
+  getNow(id: number): Product | undefined {
+    return this.products.get(id);
+  }
+
   async put(product: Product): Promise<void> {
     this.products.set(product.product_id, { ...product });
   }

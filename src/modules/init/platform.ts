@@ -63,6 +63,7 @@ export const platformInits = (environment: Environment, roots: readonly ModuleNa
           logger,
           metrics: get("metrics"),
           bodyLimitBytes: config.BODY_LIMIT_BYTES,
+          accessLog: { slowMs: config.LOG_SLOW_MS, sampleRate: config.LOG_SAMPLE_RATE },
           title: "shop",
           version: VERSION,
           guard,
