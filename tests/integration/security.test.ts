@@ -37,6 +37,7 @@ beforeAll(async () => {
     JWT_CLOCK_SKEW_S: "5",
     PAYMENT_SIM_MS: "0",
     LOG_LEVEL: "info",
+    LOG_SAMPLE_RATE: "1",
   });
   url = shop.url;
   const put = await call("POST", "/products/1/details", { key: BACKEND, body: demoProduct(1) });

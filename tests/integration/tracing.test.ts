@@ -34,7 +34,7 @@ const requestLines = (output: string) =>
 const spansOf = (traceId: string) => receiver.spans.filter((s) => s.traceId === traceId);
 
 test("off without OTEL_EXPORTER_OTLP_ENDPOINT: no traceparent answered, no trace id logged, no span metrics", async () => {
-  const shop = await spawnShop(["--role", "api"], { LOG_LEVEL: "info" });
+  const shop = await spawnShop(["--role", "api"], { LOG_LEVEL: "debug", LOG_SAMPLE_RATE: "1" });
   const res = await fetch(`${shop.url}/products/1`, { headers: { traceparent: newTraceparent().header } });
   expect(res.status).toBe(404);
   expect(res.headers.get("traceparent")).toBeNull();
@@ -50,7 +50,11 @@ describe.each(["http/protobuf", "http/json"])("exporting over %s", (protocol) =>
   beforeAll(async () => {
     shop = await spawnShop(
       ["--role", "api"],
-      tracingEnv(receiver.url, { OTEL_EXPORTER_OTLP_PROTOCOL: protocol, LOG_LEVEL: "info" }),
+      tracingEnv(receiver.url, {
+        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+        LOG_LEVEL: "debug",
+        LOG_SAMPLE_RATE: "1",
+      }),
     );
   });
 
@@ -137,7 +141,8 @@ describe("sampling", () => {
       tracingEnv(receiver.url, {
         OTEL_TRACES_SAMPLER: "always_off",
         OTEL_SERVICE_NAME: "off-test",
-        LOG_LEVEL: "info",
+        LOG_LEVEL: "debug",
+        LOG_SAMPLE_RATE: "1",
       }),
     );
     const client = newTraceparent(true);
