@@ -62,6 +62,9 @@ export const addItem = createRoute({
   tags: ["Shopping Cart"],
   operationId: "addItemsToCart",
   summary: "Add a product; a product already in the cart adds to its quantity",
+  description:
+    "400 CART_CHECKED_OUT once checkout began; 400 CART_PAID once the cart was paid ahead of its checkout " +
+    "(what was paid must cover its order).",
   request: {
     params,
     body: {
