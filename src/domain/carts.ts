@@ -1,4 +1,9 @@
-/** Shopping carts: lines merge by product; checkout moves open → checking_out → checked_out once. */
+/**
+ * Shopping carts: lines merge by product; checkout moves open → checking_out → checked_out once. A
+ * payment ahead (before checkout) fixes the lines and their prices: the cart takes no more items, and
+ * its order is priced from what was paid, so the order's charge replays the payment for the same amount.
+ */
+import { DomainError } from "./outcomes.ts";
 
 export type CartStatus = "open" | "checking_out" | "checked_out";
 
@@ -13,7 +18,19 @@ export interface Cart {
   /** Epoch ms when the current checkout began (or was last taken over). */
   checkout_started_at?: number;
   created_at: string;
+  /** Set by a payment ahead: the lines it charged, at its unit prices; checkout orders exactly these. */
+  paid_lines?: PaidLine[];
 }
+
+export interface PaidLine {
+  product_id: number;
+  quantity: number;
+  price_cents: number;
+}
+
+/** Adding to a paid cart: what was paid would no longer cover its order. */
+export const cartPaid = (cartId: number) =>
+  new DomainError("CART_PAID", `shopping cart ${cartId} is paid: it takes no more items (a new cart does)`);
 
 /**
  * A checkout that has held the cart this long without finishing is taken to have died with its
@@ -32,12 +49,17 @@ export const MAX_LINE_QUANTITY = 2_147_483_647;
 export interface CartStore {
   create(cart: Cart): Promise<void>;
   get(cartId: number): Promise<Cart | undefined>;
-  /** Adds to the line atomically; "not_open" once checkout started, "too_many" past int32. */
+  /** Adds to the line atomically; "not_open" once checkout started, "paid" once paid ahead, "too_many" past int32. */
   addItem(
     cartId: number,
     productId: number,
     quantity: number,
-  ): Promise<"ok" | "not_found" | "not_open" | "too_many">;
+  ): Promise<"ok" | "not_found" | "not_open" | "paid" | "too_many">;
+  /**
+   * Sets `paid_lines` on an open cart not yet paid whose items are still `items` (one conditional
+   * write, so no add slips between the read that priced the lines and the payment); false otherwise.
+   */
+  fixPaidLines(cartId: number, items: Cart["items"], lines: PaidLine[]): Promise<boolean>;
   /** Conditional status change: false when the cart is not in `from`. */
   setStatus(cartId: number, from: CartStatus, to: CartStatus, orderId?: number): Promise<boolean>;
   /** open → checking_out for `orderId`, stamped `now`; false when the cart is not open. */

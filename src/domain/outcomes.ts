@@ -10,6 +10,8 @@ export const OUTCOME_CODES = [
   "CONFLICT",
   "CART_EMPTY",
   "CART_CHECKED_OUT",
+  /** The cart was paid ahead of its checkout: its lines are fixed. */
+  "CART_PAID",
   "INSUFFICIENT_STOCK",
   "PAYMENT_DECLINED",
   /** The cart's order failed (declined, stock released): the cart is not charged again. */

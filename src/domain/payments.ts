@@ -50,7 +50,11 @@ export function chargeKey(target: { cart_id?: number; order_id?: string }): stri
 }
 
 export interface ChargeRequest {
-  /** The same key always yields the same charge: a retried or redelivered payment never charges twice. */
+  /**
+   * The same key always yields the same charge: a retried or redelivered payment never charges twice.
+   * A key is bound to its amount, as a real gateway's idempotency key is to its parameters: the same
+   * key with another amount is refused (`mismatch`), so a replay never passes for a larger charge.
+   */
   idempotencyKey: string;
   amountCents: number;
   card?: string;
@@ -65,15 +69,28 @@ export interface ChargeRequest {
 
 export type ChargeResult =
   | { approved: true; transaction_id: string }
-  /** `final`: kept by a charge that settled its order; the key is closed. */
-  | { approved: false; reason: string; final?: true };
+  /**
+   * `final`: kept by a charge that settled its order; the key is closed. `mismatch`: the key holds a
+   * charge of another amount, `charged_cents`; nothing was charged now.
+   */
+  | { approved: false; reason: string; final?: true; mismatch?: { charged_cents: number } };
+
+/** The refusal of a charge whose key already holds `charged_cents` (a decision kept under it). */
+export function amountMismatch(key: string, chargedCents: number, requestedCents: number): ChargeResult {
+  return {
+    approved: false,
+    reason: `idempotency key ${key} was used for ${chargedCents} cents, not ${requestedCents}`,
+    mismatch: { charged_cents: chargedCents },
+  };
+}
 
 /** An order's failure reason when its charge was declined. */
 export const declinedFailure = (reason: string) => `payment declined: ${reason}`;
 
 /**
  * A cart is charged only for a live order. Before it has one (open, or its checkout not yet stored)
- * it may be paid ahead, under the cart's key, and its order's charge then replays that payment; a
+ * it may be paid ahead, under the cart's key, which fixes its lines (Cart.paid_lines): its order is
+ * priced from them and its charge replays that payment, for the same amount; a
  * pending, processing or completed order's cart is charged that order's total (a completed one
  * replays the order's charge). A failed order released its stock and never ships: ORDER_FAILED, and
  * nothing is charged — the cart's checkout stays final, as CART_CHECKED_OUT says.

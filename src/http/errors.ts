@@ -57,6 +57,8 @@ export const OUTCOME_HTTP: Record<
   INVALID_INPUT: { status: 400 },
   CART_EMPTY: { status: 400 },
   CART_CHECKED_OUT: { status: 400 },
+  // 400 like CART_CHECKED_OUT: api.yaml answers adding items with 400, 404 or 500 only.
+  CART_PAID: { status: 400 },
   INSUFFICIENT_STOCK: { status: 400 },
   PAYMENT_DECLINED: { status: 402 },
   // 400 as api.yaml's "invalid shopping cart state" (CART_CHECKED_OUT): a 409 is not in the contract here.

@@ -1,8 +1,8 @@
 /**
- * Shopping carts: opening one, adding lines (the product must exist; lines merge; checkout closes the
- * cart to changes), and reading it with the prices checkout would charge.
+ * Shopping carts: opening one, adding lines (the product must exist; lines merge; checkout or a payment
+ * ahead closes the cart to changes), and reading it with the prices checkout would charge.
  */
-import type { Cart, CartStore } from "../domain/carts.ts";
+import { type Cart, type CartStore, cartPaid } from "../domain/carts.ts";
 import type { IdAllocator } from "../domain/counters.ts";
 import type { InventoryStore } from "../domain/inventory.ts";
 import type { OrderLine } from "../domain/orders.ts";
@@ -10,6 +10,10 @@ import { DomainError, invalidInput, notFound } from "../domain/outcomes.ts";
 import type { ProductStore } from "../domain/products.ts";
 
 export type CartLine = OrderLine & { product_id: number };
+
+/** What checkout would order: the lines a payment ahead fixed, or today's at the warehouse's prices. */
+export const cartLines = (inventory: InventoryStore, cart: Cart): Promise<CartLine[]> =>
+  cart.paid_lines ? Promise.resolve(cart.paid_lines) : priceLines(inventory, cart.items);
 
 /** A cart's lines with unit prices from the warehouse where it knows them (0 otherwise). */
 export async function priceLines(inventory: InventoryStore, items: Cart["items"]): Promise<CartLine[]> {
@@ -48,7 +52,7 @@ export class CartService {
   async get(cartId: number): Promise<{ cart: Cart; lines: CartLine[] }> {
     const cart = await this.deps.carts.get(cartId);
     if (!cart) throw cartNotFound(cartId);
-    return { cart, lines: await priceLines(this.deps.inventory, cart.items) };
+    return { cart, lines: await cartLines(this.deps.inventory, cart) };
   }
 
   async addItem(cartId: number, productId: number, quantity: number): Promise<void> {
@@ -59,6 +63,7 @@ export class CartService {
     if (result === "not_open") {
       throw new DomainError("CART_CHECKED_OUT", `shopping cart ${cartId} is already checked out`);
     }
+    if (result === "paid") throw cartPaid(cartId);
     if (result === "too_many") throw invalidInput("quantity in cart would exceed 2147483647", "quantity");
   }
 }

@@ -15,7 +15,7 @@ import { DomainError } from "../domain/outcomes.ts";
 import type { OrderPublisher } from "../domain/queue.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
-import { type CartLine, cartNotFound, priceLines } from "./carts.ts";
+import { type CartLine, cartLines, cartNotFound } from "./carts.ts";
 import { idempotent } from "./idempotency.ts";
 import type { OrderService } from "./orders.ts";
 
@@ -102,7 +102,7 @@ export class CheckoutService {
     const cartId = cart.shopping_cart_id;
     const undo: (() => Promise<unknown>)[] = [() => carts.setStatus(cartId, "checking_out", "open")];
     try {
-      const lines = await priceLines(this.deps.inventory, cart.items);
+      const lines = await cartLines(this.deps.inventory, cart);
       const { order, fresh } = await this.createOrder(orderId, cart, lines, card);
       // A resumed checkout whose order the pipeline already took only has the cart left to finish.
       if (fresh || order.status === "pending") {

@@ -35,13 +35,14 @@ test("kill -9 of the archiver mid-batch, then a restart: every accepted bid is a
   const bidder = await startTestShop(["bidder"], { REDIS_URL, REDIS_KEY_PREFIX: prefix });
   const redis = await redisClient();
   const children: Spawned[] = [];
+  let bidding = true;
+  let bidders: Promise<void>[] = [];
   try {
     const { item_id } = await createItem(bidder.url, { start_price: 0.01, min_increment: 0.01 });
     const accepted: string[] = [];
     let amount = 1;
-    let bidding = true;
     // Eight bidders raising the price one cent at a time until told to stop (bounded by count).
-    const bidders = Array.from({ length: 8 }, async (_, w) => {
+    bidders = Array.from({ length: 8 }, async (_, w) => {
       for (let i = 0; bidding && i < 5000; i++) {
         const res = await post(`${bidder.url}/api/v1/items/${item_id}/bid`, {
           user_id: `w${w}`,
@@ -53,10 +54,30 @@ test("kill -9 of the archiver mid-batch, then a restart: every accepted bid is a
 
     const first = await spawnShop(["--role", "archiver"], archiverEnv);
     children.push(first);
-    const pending = async () => ((await redis.sendCommand(["XPENDING", stream, "archiver"])) as [number])[0];
+    // The archiver creates its group at its first read, which may come after /ready answers: no group yet
+    // is nothing pending (asking then is NOGROUP).
+    const pending = async () => {
+      try {
+        return ((await redis.sendCommand(["XPENDING", stream, "archiver"])) as [number])[0];
+      } catch (err) {
+        if (err instanceof Error && err.message.startsWith("NOGROUP")) return 0;
+        throw err;
+      }
+    };
     // Kill while a batch has been read but not yet acknowledged: the archiver is inside its transaction.
-    const inFlight = await until(async () => (await pending()) > 0 && accepted.length > 300, 15_000, 1);
-    expect(inFlight).toBe(true);
+    // Frozen first (SIGSTOP), so it cannot acknowledge between the check and the kill.
+    const midBatch = await until(
+      async () => {
+        if (accepted.length <= 300 || (await pending()) === 0) return false;
+        first.proc.kill("SIGSTOP");
+        if ((await pending()) > 0) return true;
+        first.proc.kill("SIGCONT");
+        return false;
+      },
+      15_000,
+      1,
+    );
+    expect(midBatch).toBe(true);
     first.proc.kill("SIGKILL");
     await first.proc.exited;
     expect(await pending()).toBeGreaterThan(0);
@@ -81,6 +102,10 @@ test("kill -9 of the archiver mid-batch, then a restart: every accepted bid is a
     expect(await second.proc.exited).toBe(0);
     expect(await second.output()).toContain("took over unacknowledged entries");
   } finally {
+    // Whatever failed, the bidders stop before their server does: left running, they would post to a
+    // stopped server and their ECONNREFUSED would be reported instead of the failure (or in a later test).
+    bidding = false;
+    await Promise.allSettled(bidders);
     for (const c of children) if (c.proc.exitCode === null) c.proc.kill("SIGKILL");
     await redis.close();
     await bidder.stop();

@@ -186,6 +186,35 @@ export function commerceSuite(
       expect(await stock(pid)).toMatchObject({ available: 5, reserved: 0 });
     });
 
+    inProcessTest(
+      "the store fixes a cart's paid lines only while its items are the ones priced",
+      async () => {
+        const pid = await product(10, 1);
+        const other = await product(10, 1);
+        const id = await cart([
+          [pid, 2],
+          [other, 1],
+        ]);
+        const carts = modules().get("cartStore");
+        const lines = [
+          { product_id: pid, quantity: 2, price_cents: 100 },
+          { product_id: other, quantity: 1, price_cents: 100 },
+        ];
+        const staleItems: Record<string, number>[] = [
+          { [pid]: 2 },
+          { [pid]: 1, [other]: 1 },
+          { [pid]: 2, [other]: 1, 5: 1 },
+        ];
+        for (const stale of staleItems) {
+          expect(await carts.fixPaidLines(id, stale, lines)).toBe(false);
+        }
+        expect(await carts.fixPaidLines(id, { [other]: 1, [pid]: 2 }, lines)).toBe(true);
+        expect(await carts.fixPaidLines(id, { [other]: 1, [pid]: 2 }, lines)).toBe(false);
+        expect(await carts.addItem(id, pid, 1)).toBe("paid");
+        expect((await carts.get(id))?.paid_lines).toEqual(lines);
+      },
+    );
+
     test("checkout: 400 empty or already checked out, 404 unknown cart", async () => {
       const empty = await cart();
       expect((await post(`${url}/shopping-carts/${empty}/checkout`)).body).toMatchObject({
@@ -311,6 +340,36 @@ export function commerceSuite(
       expect(again.status).toBe(200);
       expect(again.body).toEqual({ success: true, transaction_id: order.transaction_id });
       expect(await approvedCharges()).toBe(before);
+    });
+
+    test("a cart paid ahead takes no more items (400 CART_PAID); its order totals what was paid and replays that charge", async () => {
+      const pid = await product(10, 10);
+      const id = await cart([[pid, 1]]);
+      const paid = await pay(id);
+      expect(paid.status).toBe(200);
+      const { transaction_id } = paid.body as { transaction_id: string };
+      const add = await post(`${url}/shopping-carts/${id}/items`, { product_id: pid, quantity: 2 });
+      expect(add.status).toBe(400);
+      expect(add.body).toEqual({
+        error: "CART_PAID",
+        message: `shopping cart ${id} is paid: it takes no more items (a new cart does)`,
+      });
+      // A price raised after the payment does not change what the paid cart's order costs.
+      expect((await put(`${url}/warehouse/stock/${pid}`, { quantity: 10, price: 30 }, auth)).status).toBe(
+        204,
+      );
+      expect((await get(`${url}/shopping-carts/${id}`)).body).toEqual({
+        shopping_cart_id: id,
+        customer_id: 7,
+        status: "open",
+        items: [{ product_id: pid, quantity: 1, unit_price: 10 }],
+      });
+      const r = await post(`${url}/shopping-carts/${id}/checkout`);
+      expect(r.status).toBe(200);
+      const orderId = (r.body as { order_id: number }).order_id;
+      expect(await finalOrder(orderId)).toMatchObject({ status: "completed", total: 10, transaction_id });
+      expect(await stock(pid)).toMatchObject({ available: 9, reserved: 0, shipped: 1 });
+      expect(await pay(id)).toMatchObject({ status: 200, body: { success: true, transaction_id } });
     });
 
     test("warehouse reserve/ship: 204, 400 when short, 404 unknown product, 400 bad input", async () => {

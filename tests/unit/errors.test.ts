@@ -7,6 +7,7 @@ describe("domain outcome → HTTP answer (the one table)", () => {
     ["INVALID_INPUT", 400, "INVALID_INPUT"],
     ["CART_EMPTY", 400, "CART_EMPTY"],
     ["CART_CHECKED_OUT", 400, "CART_CHECKED_OUT"],
+    ["CART_PAID", 400, "CART_PAID"],
     ["INSUFFICIENT_STOCK", 400, "INSUFFICIENT_STOCK"],
     ["PAYMENT_DECLINED", 402, "PAYMENT_DECLINED"],
     ["ORDER_FAILED", 400, "ORDER_FAILED"],

@@ -1,11 +1,19 @@
 /** The payments, carts, warehouse and auction-item use cases on the memory adapters, no HTTP. */
 import { describe, expect, test } from "bun:test";
+import { Registry } from "prom-client";
 import { MemoryAuctionBook, MemoryBidStream } from "../../src/adapters/memory/auctions.ts";
+import { MemoryChargeLedger } from "../../src/adapters/memory/charges.ts";
+import {
+  createGatewayMetrics,
+  paymentPolicy,
+  SimulatedGateway,
+} from "../../src/adapters/sim/payment-gateway.ts";
 import type { AuctionBook } from "../../src/domain/auctions.ts";
 import { MAX_LINE_QUANTITY } from "../../src/domain/carts.ts";
-import type { PaymentGateway } from "../../src/domain/payments.ts";
+import type { ChargeRecord, PaymentGateway } from "../../src/domain/payments.ts";
 import { demoProduct } from "../../src/domain/products.ts";
 import { createLogger } from "../../src/observability/log.ts";
+import { createResilience } from "../../src/resilience/index.ts";
 import { AuctionItems } from "../../src/services/auction-items.ts";
 import { OrderWorker } from "../../src/services/processor.ts";
 import { WarehouseService } from "../../src/services/warehouse.ts";
@@ -165,6 +173,184 @@ describe("payments and the order pipeline charge a cart once, and only for a liv
         settlesOrder: true,
       }),
     ).toMatchObject({ approved: true });
+  });
+});
+
+describe("paying a cart ahead of its checkout fixes what its order costs", () => {
+  const approving = "4242424242424242";
+
+  test("the cart takes no more items (CART_PAID); its order is priced from the paid lines and replays the charge", async () => {
+    const shop = memoryCommerce();
+    const pid = await shop.product(1, 10, 1000);
+    const cartId = await shop.cart([[pid, 1]]);
+    const { transaction_id } = await shop.payments.pay({ cartId, card: approving });
+    expect(await refusal(shop.cartService.addItem(cartId, pid, 2))).toMatchObject({
+      code: "CART_PAID",
+      message: `shopping cart ${cartId} is paid: it takes no more items (a new cart does)`,
+    });
+    await shop.inventory.setStock(pid, 10, 3000);
+    expect((await shop.cartService.get(cartId)).lines).toEqual([
+      { product_id: pid, quantity: 1, price_cents: 1000 },
+    ]);
+    const { order_id } = await shop.checkout.checkout(cartId, undefined);
+    expect(await shop.orders.get(String(order_id))).toMatchObject({ total_cents: 1000 });
+    expect(await new OrderWorker(shop.orders, shop.inventory, shop.gateway).process(String(order_id))).toBe(
+      "completed",
+    );
+    expect(await shop.orders.get(String(order_id))).toMatchObject({ status: "completed", transaction_id });
+    // A second payment replays the first: the lines, and so the amount, are fixed.
+    expect(await shop.payments.pay({ cartId, card: approving })).toEqual({ transaction_id });
+  });
+
+  test("a payment's decline leaves the lines fixed: another card pays the same amount", async () => {
+    const shop = memoryCommerce();
+    const pid = await shop.product(1, 10, 1000);
+    const cartId = await shop.cart([[pid, 2]]);
+    expect((await refusal(shop.payments.pay({ cartId, card: "4000000000000002" }))).code).toBe(
+      "PAYMENT_DECLINED",
+    );
+    expect((await refusal(shop.cartService.addItem(cartId, pid, 1))).code).toBe("CART_PAID");
+    await shop.payments.pay({ cartId, card: approving });
+    expect(await shop.ledger.get(`cart:${cartId}`)).toMatchObject({ amount_cents: 2000 });
+  });
+
+  test("the lines are fixed only if no add landed since they were priced: the payment reads again", async () => {
+    const shop = memoryCommerce();
+    const pid = await shop.product(1, 10, 1000);
+    const cartId = await shop.cart([[pid, 1]]);
+    const lines = [{ product_id: pid, quantity: 1, price_cents: 1000 }];
+    expect(await shop.carts.fixPaidLines(cartId, { [pid]: 1, 99: 1 }, lines)).toBe(false);
+    // An add that lands between the payment's read and its fixing of the lines.
+    const fix = shop.carts.fixPaidLines.bind(shop.carts);
+    let adds = 1;
+    shop.carts.fixPaidLines = async (...args) => {
+      if (adds-- > 0) await shop.cartService.addItem(cartId, pid, 1);
+      return fix(...args);
+    };
+    await shop.payments.pay({ cartId, card: approving });
+    expect(await shop.ledger.get(`cart:${cartId}`)).toMatchObject({ amount_cents: 2000 });
+    expect((await shop.carts.get(cartId))?.paid_lines).toEqual([
+      { product_id: pid, quantity: 2, price_cents: 1000 },
+    ]);
+    // A cart that never stops changing is TRY_AGAIN, and nothing is charged.
+    const busy = await shop.cart([[pid, 1]]);
+    adds = Number.POSITIVE_INFINITY;
+    shop.carts.fixPaidLines = async (...args) => {
+      await shop.cartService.addItem(busy, pid, 1);
+      return fix(...args);
+    };
+    expect((await refusal(shop.payments.pay({ cartId: busy, card: approving }))).code).toBe("TRY_AGAIN");
+    expect(await shop.ledger.get(`cart:${busy}`)).toBeUndefined();
+  });
+
+  test("a payment that priced the cart before its order was stored and charged pays the order's total instead", async () => {
+    const shop = memoryCommerce();
+    const pid = await shop.product(1, 5, 2500);
+    const cartId = await shop.cart([[pid, 2]]);
+    const { order_id } = await shop.checkout.checkout(cartId, undefined);
+    const orderId = String(order_id);
+    expect(await new OrderWorker(shop.orders, shop.inventory, shop.gateway).process(orderId)).toBe(
+      "completed",
+    );
+    await shop.inventory.setStock(pid, 3, 9999);
+    // The payment's first read misses the order, as one racing the checkout does.
+    const getOrder = shop.orders.get.bind(shop.orders);
+    let misses = 1;
+    shop.orders.get = async (id) => (misses-- > 0 ? undefined : getOrder(id));
+    const paid = await shop.payments.pay({ cartId, card: approving });
+    expect(paid).toEqual({ transaction_id: (await getOrder(orderId))?.transaction_id ?? "" });
+    expect(await shop.ledger.get(`cart:${cartId}`)).toMatchObject({ amount_cents: 5000 });
+  });
+
+  test("an order whose cart key holds a smaller charge fails (stock released) instead of completing underpaid", async () => {
+    const shop = memoryCommerce();
+    const pid = await shop.product(1, 5, 2500);
+    const cartId = await shop.cart([[pid, 2]]);
+    const { order_id } = await shop.checkout.checkout(cartId, undefined);
+    // What a payment priced before a concurrent price change leaves under the key.
+    await shop.gateway.charge({ idempotencyKey: `cart:${cartId}`, amountCents: 1000, card: approving });
+    // Meanwhile a payment for the order's total is refused: the key holds another amount.
+    expect(await refusal(shop.payments.pay({ cartId, card: approving }))).toMatchObject({
+      code: "CONFLICT",
+      details: `idempotency key cart:${cartId} was used for 1000 cents, not 5000`,
+    });
+    const orderId = String(order_id);
+    expect(await new OrderWorker(shop.orders, shop.inventory, shop.gateway).process(orderId)).toBe("failed");
+    expect(await shop.orders.get(orderId)).toMatchObject({
+      status: "failed",
+      failure_reason: `payment declined: idempotency key cart:${cartId} was used for 1000 cents, not 5000`,
+    });
+    expect(await shop.inventory.get(pid)).toMatchObject({ available: 5, reserved: 0, shipped: 0 });
+    // The payment endpoint now meets the failed order, not a replay of the smaller charge.
+    expect((await refusal(shop.payments.pay({ cartId, card: approving }))).code).toBe("ORDER_FAILED");
+  });
+});
+
+describe("the simulated gateway binds an idempotency key to its amount", () => {
+  const approving = "4242424242424242";
+
+  test("the same key with another amount is refused and charges nothing; the same amount replays", async () => {
+    const shop = memoryCommerce();
+    const first = await shop.gateway.charge({
+      idempotencyKey: "order:a",
+      amountCents: 1000,
+      card: approving,
+    });
+    expect(first).toMatchObject({ approved: true });
+    expect(
+      await shop.gateway.charge({ idempotencyKey: "order:a", amountCents: 1500, card: approving }),
+    ).toEqual({
+      approved: false,
+      reason: "idempotency key order:a was used for 1000 cents, not 1500",
+      mismatch: { charged_cents: 1000 },
+    });
+    expect(await shop.ledger.get("order:a")).toMatchObject({ amount_cents: 1000, result: first });
+    expect(
+      await shop.gateway.charge({ idempotencyKey: "order:a", amountCents: 1000, card: approving }),
+    ).toEqual(first);
+  });
+
+  test("a key closed by a settling decline is refused for another amount too", async () => {
+    const shop = memoryCommerce();
+    await shop.gateway.charge({
+      idempotencyKey: "order:d",
+      amountCents: 1,
+      card: "4000000000000002",
+      settlesOrder: true,
+    });
+    expect(
+      await shop.gateway.charge({ idempotencyKey: "order:d", amountCents: 2, card: approving }),
+    ).toMatchObject({
+      approved: false,
+      mismatch: { charged_cents: 1 },
+    });
+  });
+
+  test("the ledger's write-if-absent decides a race of two amounts: the loser is refused, not replayed", async () => {
+    const ledger = new MemoryChargeLedger();
+    // A ledger read that misses the other charge, as a read racing its write does.
+    const racing = { get: async () => undefined, record: (r: ChargeRecord) => ledger.record(r) };
+    const registry = new Registry();
+    const gateway = new SimulatedGateway(
+      racing,
+      0,
+      createResilience(undefined, registry, createLogger("silent")).policy("payment", paymentPolicy(0)),
+      createGatewayMetrics(registry),
+    );
+    const won = await gateway.charge({ idempotencyKey: "cart:1", amountCents: 1000, card: approving });
+    expect(won).toMatchObject({ approved: true });
+    expect(
+      await gateway.charge({ idempotencyKey: "cart:1", amountCents: 3000, card: approving }),
+    ).toMatchObject({
+      approved: false,
+      mismatch: { charged_cents: 1000 },
+    });
+    expect(await gateway.charge({ idempotencyKey: "cart:1", amountCents: 1000, card: approving })).toEqual(
+      won,
+    );
+    expect(await registry.getSingleMetricAsString("payments_total")).toContain(
+      'outcome="amount_mismatch"} 1',
+    );
   });
 });
 

@@ -1,5 +1,11 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { type Cart, type CartStatus, type CartStore, MAX_LINE_QUANTITY } from "../../domain/carts.ts";
+import {
+  type Cart,
+  type CartStatus,
+  type CartStore,
+  MAX_LINE_QUANTITY,
+  type PaidLine,
+} from "../../domain/carts.ts";
 import { isConditionFailed } from "./errors.ts";
 
 /** CARTS_TABLE, partition key shopping_cart_id (N); lines are a map updated in place with ADD-like SETs. */
@@ -34,7 +40,7 @@ export class DynamoCartStore implements CartStore {
           Key: { shopping_cart_id: cartId },
           UpdateExpression: "SET #items.#p = if_not_exists(#items.#p, :z) + :q",
           ConditionExpression:
-            "attribute_exists(shopping_cart_id) AND #s = :open AND (attribute_not_exists(#items.#p) OR #items.#p <= :room)",
+            "attribute_exists(shopping_cart_id) AND #s = :open AND attribute_not_exists(paid_lines) AND (attribute_not_exists(#items.#p) OR #items.#p <= :room)",
           ExpressionAttributeNames: { "#items": "items", "#p": String(productId), "#s": "status" },
           ExpressionAttributeValues: {
             ":z": 0,
@@ -49,8 +55,21 @@ export class DynamoCartStore implements CartStore {
       if (!isConditionFailed(err)) throw err;
       const cart = await this.get(cartId);
       if (!cart) return "not_found" as const;
-      return cart.status !== "open" ? ("not_open" as const) : ("too_many" as const);
+      if (cart.status !== "open") return "not_open" as const;
+      return cart.paid_lines ? ("paid" as const) : ("too_many" as const);
     }
+  }
+
+  async fixPaidLines(cartId: number, items: Cart["items"], lines: PaidLine[]): Promise<boolean> {
+    return this.conditional({
+      TableName: this.table,
+      Key: { shopping_cart_id: cartId },
+      UpdateExpression: "SET paid_lines = :lines",
+      // Map equality: an add since the read changed a quantity or added a key.
+      ConditionExpression: "#s = :open AND attribute_not_exists(paid_lines) AND #items = :items",
+      ExpressionAttributeNames: { "#s": "status", "#items": "items" },
+      ExpressionAttributeValues: { ":open": "open", ":items": items, ":lines": lines },
+    });
   }
 
   async beginCheckout(cartId: number, orderId: number, now: number): Promise<boolean> {

@@ -1,4 +1,10 @@
-import { type Cart, type CartStatus, type CartStore, MAX_LINE_QUANTITY } from "../../domain/carts.ts";
+import {
+  type Cart,
+  type CartStatus,
+  type CartStore,
+  MAX_LINE_QUANTITY,
+  type PaidLine,
+} from "../../domain/carts.ts";
 import { copy } from "../../util/copy.ts";
 
 export class MemoryCartStore implements CartStore {
@@ -17,10 +23,18 @@ export class MemoryCartStore implements CartStore {
     const c = this.carts.get(cartId);
     if (!c) return "not_found" as const;
     if (c.status !== "open") return "not_open" as const;
+    if (c.paid_lines) return "paid" as const;
     const next = (c.items[productId] ?? 0) + quantity;
     if (next > MAX_LINE_QUANTITY) return "too_many" as const;
     c.items[productId] = next;
     return "ok" as const;
+  }
+
+  async fixPaidLines(cartId: number, items: Cart["items"], lines: PaidLine[]): Promise<boolean> {
+    const c = this.carts.get(cartId);
+    if (c?.status !== "open" || c.paid_lines || !sameItems(c.items, items)) return false;
+    c.paid_lines = copy(lines);
+    return true;
   }
 
   async beginCheckout(cartId: number, orderId: number, now: number): Promise<boolean> {
@@ -46,4 +60,9 @@ export class MemoryCartStore implements CartStore {
     if (orderId !== undefined) c.order_id = orderId;
     return true;
   }
+}
+
+function sameItems(a: Cart["items"], b: Cart["items"]): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }

@@ -1,6 +1,8 @@
 import { Counter, type Registry } from "prom-client";
 import {
+  amountMismatch,
   type ChargeLedger,
+  type ChargeRecord,
   type ChargeRequest,
   type ChargeResult,
   declineReason,
@@ -29,7 +31,7 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
   return {
     charges: new Counter({
       name: "payments_total",
-      help: "Charges decided by the payment gateway (replays of an idempotency key excluded), by outcome",
+      help: "Charges decided by the payment gateway (replays of a key excluded), by outcome: approved, declined, amount_mismatch",
       labelNames: ["outcome"] as const,
       registers: [registry],
     }),
@@ -44,8 +46,9 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
 /**
  * The payment gateway the seeds simulated with a sleep, made honest: each attempt runs under the
  * "payment" resilience policy (faults and timeouts are retried and feed the breaker; a decline is a
- * result and is neither), and its ledger keeps one approved charge per idempotency key, as a real
- * gateway's idempotency keys do. Declines are not recorded: they are decided again (deterministically),
+ * result and is neither), and its ledger keeps one approved charge per idempotency key, bound to its
+ * amount, as a real gateway's idempotency keys are (Stripe refuses a key reused with other parameters):
+ * the key again with another amount is refused, not replayed as if the larger sum was paid. Declines are not recorded: they are decided again (deterministically),
  * and another card may be tried under the same key — except the decline of a charge that settles its
  * order (ChargeRequest.settlesOrder), which closes the key.
  */
@@ -59,10 +62,7 @@ export class SimulatedGateway implements PaymentGateway {
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
     const existing = await this.ledger.get(request.idempotencyKey);
-    if (existing) {
-      this.metrics.replays.inc();
-      return existing.result;
-    }
+    if (existing) return this.replay(request, existing);
     const result = await this.policy.execute(async (signal): Promise<ChargeResult> => {
       if (this.latencyMs > 0) await abortableSleep(this.latencyMs, signal);
       const reason = declineReason(request.card);
@@ -88,7 +88,16 @@ export class SimulatedGateway implements PaymentGateway {
       result,
       at: new Date().toISOString(),
     });
-    if (kept.result !== result) this.metrics.replays.inc();
+    return kept.result === result ? result : this.replay(request, kept);
+  }
+
+  /** The kept decision for a key charged before, only for the amount it was charged. */
+  private replay(request: ChargeRequest, kept: ChargeRecord): ChargeResult {
+    if (kept.amount_cents !== request.amountCents) {
+      this.metrics.charges.inc({ outcome: "amount_mismatch" });
+      return amountMismatch(request.idempotencyKey, kept.amount_cents, request.amountCents);
+    }
+    this.metrics.replays.inc();
     return kept.result;
   }
 }

@@ -66,6 +66,9 @@ export const addItem = createRoute({
   operationId: "addItemsToCart",
   security: requires("carts"),
   summary: "Add a product; a product already in the cart adds to its quantity",
+  description:
+    "400 CART_CHECKED_OUT once checkout began; 400 CART_PAID once the cart was paid ahead of its checkout " +
+    "(what was paid must cover its order).",
   request: {
     params,
     body: {

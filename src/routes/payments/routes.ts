@@ -14,7 +14,9 @@ export const processPayment = createRoute({
   summary: "Charge a card for a shopping cart's total (simulated gateway, PAYMENT_SIM_MS)",
   description:
     "A cart is charged at most once, whichever of this endpoint or its order pays it, and only for a live " +
-    "order: the cart of a failed order is 400 ORDER_FAILED, and nothing is charged.",
+    "order: the cart of a failed order is 400 ORDER_FAILED, and nothing is charged. Paying a cart before its " +
+    "checkout fixes its lines at the prices charged: it takes no more items (400 CART_PAID) and its order " +
+    "totals what was paid.",
   request: {
     headers: idempotencyHeader,
     body: {
