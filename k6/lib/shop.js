@@ -3,9 +3,12 @@
  * template, so thresholds and summaries are per endpoint rather than per URL.
  */
 import http from "k6/http";
-import { ADMIN_TOKEN, BASE_URL } from "./env.js";
+import { ADMIN_TOKEN, API_KEY, BASE_URL } from "./env.js";
 
-const JSON_HEADERS = { "Content-Type": "application/json" };
+/** The API key when the deployment requires one (harmless otherwise), for HTTP and WebSocket alike. */
+export const KEY_HEADERS = /** @type {Record<string, string>} */ (API_KEY ? { "X-API-Key": API_KEY } : {});
+/** JSON content type, plus the API key. */
+export const JSON_HEADERS = { "Content-Type": "application/json", ...KEY_HEADERS };
 
 /** @param {boolean} admin */
 function headers(admin) {
@@ -98,11 +101,15 @@ export function orderPayload(orderId, customerId) {
   });
 }
 
-export const orderSync = (/** @type {string} */ orderId, /** @type {number} */ customerId) =>
+/** A synchronous order waits for the simulated payment plus its place in line: `timeoutMs` bounds both. */
+export const orderSync = (
+  /** @type {string} */ orderId,
+  /** @type {number} */ customerId,
+  /** @type {number} */ timeoutMs,
+) =>
   http.post(`${BASE_URL}/orders/sync`, orderPayload(orderId, customerId), {
     ...params("POST /orders/sync", [200]),
-    // A synchronous order waits for the simulated payment (3 s) plus its place in line.
-    timeout: "120s",
+    timeout: `${timeoutMs}ms`,
   });
 
 export const orderAsync = (/** @type {string} */ orderId, /** @type {number} */ customerId) =>
