@@ -151,8 +151,8 @@ export function capacityThresholds(scenarios, p99Ms, name) {
 }
 
 /**
- * A threshold per scenario that fails the run when the scenario completed no iteration: k6 passes
- * thresholds of metrics that have no samples, so a scenario that did nothing would otherwise pass.
+ * A threshold per scenario that fails the run when the scenario completed no iteration: the run-wide
+ * thresholds (error rate, checks) cannot tell a scenario that did nothing while the others ran.
  * @param {Record<string, import("k6/options").Scenario>} scenarios
  */
 export function everyScenarioRan(scenarios) {
