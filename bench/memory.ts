@@ -1,0 +1,376 @@
+/**
+ * Memory figures (issue 16): resident set size (VmRSS from /proc) of a server process
+ * - broadcaster: per idle WebSocket at each --connections level (default 10000,50000), beyond the
+ *   process's base with no subscriber; clients in several processes (--per-client each) on the load core,
+ *   connecting to 127.0.0.1, 127.0.0.2, … so no destination runs out of ephemeral ports;
+ * - processor: with --concurrency (2000) orders in flight (payment 1000 ms, orders offered at
+ *   concurrency ÷ payment time plus 5 %, so the backlog stays small), against the same process idle;
+ * - api: after every further --requests-step of GET /products/{id} (wrk, 64 connections) up to
+ *   --requests (1,000,000): a leak shows as growth after the warm-up.
+ * The server runs `--role all` (the broadcaster and processor need a peer on the embedded defaults) or
+ * `--role api`, pinned to BENCH_SERVER_CORE, with the open-file limit raised for it and the clients.
+ *
+ *   bun bench/memory.ts [--only ws,processor,api] [--connections 10000,50000] [--per-client 10000]
+ *                       [--concurrency 2000] [--seconds 8] [--requests 1000000] [--requests-step 100000]
+ */
+
+import { freePort, LOAD_CORE, num, SERVER_CORE, startPinned, stop, wrk } from "./lib.ts";
+
+/** Ephemeral ports per destination address are 32768–60999 by default; stay well under 28k. */
+export const PER_ADDRESS = 20_000;
+
+/** VmRSS of a /proc/<pid>/status text, in kB. */
+export function rssKb(status: string): number {
+  const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  if (!m) throw new Error("no VmRSS line in the status text");
+  return Number(m[1]);
+}
+
+export const median = (xs: number[]): number => {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+/** Bytes each of `n` connections (or orders) adds to a base RSS, both in kB. */
+export const perUnitBytes = (baseKb: number, loadedKb: number, n: number): number =>
+  ((loadedKb - baseKb) * 1024) / n;
+
+export interface ClientPlan {
+  /** Connections this client process opens. */
+  count: number;
+  /** Destination address, 127.0.0.x. */
+  host: string;
+}
+
+/**
+ * Client processes that open `from`..`to` connections (connection i goes to address 127.0.0.(1 + i ÷
+ * PER_ADDRESS)), at most `perClient` each and never spanning two addresses, so each process has one URL.
+ */
+export function planClients(from: number, to: number, perClient: number): ClientPlan[] {
+  if (!(perClient > 0) || from < 0 || to < from) throw new Error("need 0 <= from <= to and perClient > 0");
+  const plans: ClientPlan[] = [];
+  for (let i = from; i < to; ) {
+    const address = Math.floor(i / PER_ADDRESS);
+    if (address > 253) throw new Error(`${to} connections need more than 254 loopback addresses`);
+    const count = Math.min(perClient, to - i, (address + 1) * PER_ADDRESS - i);
+    plans.push({ count, host: `127.0.0.${address + 1}` });
+    i += count;
+  }
+  return plans;
+}
+
+export interface Growth {
+  /** kB from the first sample (after the warm-up step) to the last. */
+  totalKb: number;
+  /** kB per further 100,000 requests over the second half of the samples (least squares). */
+  slopeKbPer100k: number;
+}
+
+/** How RSS moved with requests served: samples of [requests, rssKb], in order. */
+export function growth(samples: [number, number][]): Growth {
+  if (samples.length < 2) throw new Error("need at least two samples");
+  const first = samples[0] as [number, number];
+  const last = samples.at(-1) as [number, number];
+  const half = samples.slice(Math.floor(samples.length / 2));
+  const mx = half.reduce((a, [x]) => a + x, 0) / half.length;
+  const my = half.reduce((a, [, y]) => a + y, 0) / half.length;
+  const sxx = half.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const sxy = half.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  return { totalKb: last[1] - first[1], slopeKbPer100k: sxx === 0 ? 0 : (sxy / sxx) * 100_000 };
+}
+
+/** The open-file limit for a process holding `connections` sockets, plus room for everything else. */
+export const fileLimit = (connections: number): number => connections + 4096;
+
+const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
+const readRss = async (pid: number) => rssKb(await Bun.file(`/proc/${pid}/status`).text());
+/** The median of `n` RSS samples a second apart: one sample can land mid-collection. */
+async function settledRss(pid: number, n = 3): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    await Bun.sleep(1000);
+    xs.push(await readRss(pid));
+  }
+  return median(xs);
+}
+
+const flag = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+};
+const numbers = (name: string, fallback: string) =>
+  flag(name, fallback)
+    .split(",")
+    .map((s) => Number(s.replace(/_/g, "")));
+
+/** The server on SERVER_CORE with its open-file limit raised (root may raise the hard limit). */
+async function server(args: string[], env: Record<string, string>, files: number) {
+  const port = freePort();
+  const proc = await startPinned(
+    ["prlimit", `--nofile=${files}:${files}`, process.execPath, "src/main.ts", ...args],
+    { PORT: String(port), HOST: "127.0.0.1", SHUTDOWN_DRAIN_MS: "0", LOG_LEVEL: "warn", ...env },
+    `http://127.0.0.1:${port}/ready`,
+  );
+  return { proc, port, url: `http://127.0.0.1:${port}` };
+}
+
+// ---- client process: `bun bench/memory.ts client URL COUNT` ------------------------------------------
+
+/** Opens COUNT sockets to URL in batches, says `open N` once each has its snapshot, then idles. */
+async function client(url: string, count: number): Promise<void> {
+  const sockets: WebSocket[] = [];
+  let snapshots = 0;
+  for (let i = 0; i < count; i += 500) {
+    await Promise.all(
+      Array.from({ length: Math.min(500, count - i) }, () => {
+        const ws = new WebSocket(url);
+        sockets.push(ws);
+        ws.onmessage = () => {
+          snapshots++;
+          // Idle from here on: the figure is what an idle subscriber costs.
+          ws.onmessage = null;
+        };
+        return new Promise((resolve, reject) => {
+          ws.onopen = resolve;
+          ws.onerror = () => reject(new Error(`websocket to ${url} failed after ${sockets.length} opened`));
+        });
+      }),
+    );
+  }
+  while (snapshots < count) await Bun.sleep(20);
+  console.log(`open ${sockets.length}`);
+  // Held until the bench kills this process.
+  await new Promise(() => {});
+}
+
+// ---- the three measurements ------------------------------------------------------------------------
+
+async function websockets(levels: number[], perClient: number): Promise<void> {
+  const max = Math.max(...levels);
+  const shop = await server(["--role", "all"], { HOST: "0.0.0.0" }, fileLimit(max));
+  const clients: ReturnType<typeof Bun.spawn>[] = [];
+  try {
+    const item = `mem-${Date.now()}`;
+    const created = await fetch(`${shop.url}/api/v1/items`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ item_id: item, name: item, start_price: 1, ends_at: "2099-01-01T00:00:00Z" }),
+    });
+    if (created.status !== 201)
+      throw new Error(`cannot create item: ${created.status} ${await created.text()}`);
+    // Warm the upgrade and broadcaster paths, so the base includes their code, not just the idle server.
+    await runClients(planClients(0, 100, 100), shop.port, item).then((warm) => {
+      for (const p of warm) p.kill("SIGKILL");
+      return Promise.all(warm.map((p) => p.exited));
+    });
+    await Bun.sleep(2000);
+    const base = await settledRss(shop.proc.pid);
+    console.log(
+      `\n== broadcaster RSS per idle WebSocket (--role all, server core ${SERVER_CORE}, clients core ${LOAD_CORE})`,
+    );
+    console.log(`   base with no subscriber: ${mb(base)}`);
+    let open = 0;
+    for (const level of [...levels].sort((a, b) => a - b)) {
+      const started = performance.now();
+      try {
+        clients.push(...(await runClients(planClients(open, level, perClient), shop.port, item)));
+      } catch (err) {
+        console.log(
+          `   ${num(level)}: not reached (${(err as Error).message}); largest reached ${num(open)}`,
+        );
+        break;
+      }
+      open = level;
+      const rss = await settledRss(shop.proc.pid);
+      console.log(
+        `   ${num(level).padStart(7)} idle sockets: RSS ${mb(rss)}, +${mb(rss - base)} = ${num(perUnitBytes(base, rss, level))} B each ` +
+          `(target ≤ 4,096 B; opened in ${((performance.now() - started) / 1000).toFixed(1)} s by ${clients.length} client processes)`,
+      );
+    }
+  } finally {
+    for (const p of clients) p.kill("SIGKILL");
+    await Promise.all(clients.map((p) => p.exited));
+    await stop(shop.proc);
+  }
+}
+
+/** Starts one client process per plan and waits until each says every socket is open. */
+async function runClients(plans: ClientPlan[], port: number, item: string) {
+  const procs = plans.map((p) =>
+    Bun.spawn(
+      [
+        "taskset",
+        "-c",
+        LOAD_CORE,
+        "prlimit",
+        `--nofile=${fileLimit(p.count)}:${fileLimit(p.count)}`,
+        process.execPath,
+        import.meta.path,
+        "client",
+        `ws://${p.host}:${port}/ws/items/${item}`,
+        String(p.count),
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    ),
+  );
+  await Promise.all(
+    procs.map(async (proc, i) => {
+      const reader = proc.stdout.getReader();
+      const { value } = await reader.read();
+      const line = new TextDecoder().decode(value ?? new Uint8Array());
+      if (!line.startsWith(`open ${plans[i]?.count}`)) {
+        const err = await new Response(proc.stderr).text();
+        throw new Error(`client ${i} (${plans[i]?.host}): ${line.trim() || err.trim().split("\n").at(-1)}`);
+      }
+    }),
+  );
+  return procs;
+}
+
+async function processor(concurrency: number, seconds: number): Promise<void> {
+  const paymentMs = 1000;
+  const shop = await server(
+    ["--role", "all"],
+    { PAYMENT_SIM_MS: String(paymentMs), PROCESSOR_CONCURRENCY: String(concurrency) },
+    fileLimit(1000),
+  );
+  try {
+    const metric = async (name: string, labels = "") => {
+      const text = await (await fetch(`${shop.url}/metrics`)).text();
+      const m = new RegExp(`^${name}${labels ? `\\{[^}]*${labels}[^}]*\\}` : ""} (\\S+)$`, "m").exec(text);
+      return Number(m?.[1] ?? 0);
+    };
+    const body = JSON.stringify({ customer_id: 1, items: [{ product_id: 1, quantity: 1, price: 1 }] });
+    const send = () =>
+      fetch(`${shop.url}/orders/async`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body,
+      })
+        .then((r) => r.status === 202)
+        .catch(() => false);
+    // One order of each kind first, so the base has every code path loaded.
+    await send();
+    await Bun.sleep(paymentMs + 1000);
+    const base = await settledRss(shop.proc.pid);
+    const rate = (concurrency / (paymentMs / 1000)) * 1.05;
+    let accepted = 0;
+    const samples: { rss: number; inFlight: number; backlog: number }[] = [];
+    const start = performance.now();
+    const end = start + seconds * 1000;
+    const sampler = (async () => {
+      while (performance.now() < end) {
+        await Bun.sleep(1000);
+        const [inFlight, done] = await Promise.all([
+          metric("processor_orders_in_flight"),
+          metric("processor_messages_total", 'outcome="completed"'),
+        ]);
+        samples.push({ rss: await readRss(shop.proc.pid), inFlight, backlog: accepted - done - inFlight });
+      }
+    })();
+    // Open loop: every 20 ms, the orders due by now at `rate`, whether or not earlier ones answered.
+    const pending: Promise<void>[] = [];
+    for (let sent = 0; performance.now() < end; await Bun.sleep(20)) {
+      const due = Math.floor(((performance.now() - start) / 1000) * rate) - sent;
+      for (let i = 0; i < due; i++) {
+        pending.push(
+          send().then((ok) => {
+            if (ok) accepted++;
+          }),
+        );
+      }
+      sent += due;
+    }
+    await Promise.all(pending);
+    await sampler;
+    // The first seconds fill the slots; the figure is the steady part with every slot busy.
+    const full = samples.filter((s) => s.inFlight >= concurrency * 0.95);
+    const rss = median(full.map((s) => s.rss));
+    console.log(
+      `\n== processor RSS at concurrency ${num(concurrency)} (--role all, in-process queue, payment ${paymentMs} ms)`,
+    );
+    console.log(
+      `   idle after one order: ${mb(base)}; offered ${num(rate)} orders/s for ${seconds} s, ${num(accepted)} accepted`,
+    );
+    for (const s of samples) {
+      console.log(
+        `   in flight ${num(s.inFlight).padStart(6)}, backlog ${num(s.backlog).padStart(6)}: RSS ${mb(s.rss)}`,
+      );
+    }
+    console.log(
+      full.length === 0
+        ? "   the slots never filled: no figure"
+        : `   with every slot busy (median of ${full.length} samples): RSS ${mb(rss)}, +${mb(rss - base)} = ${num(perUnitBytes(base, rss, concurrency))} B per order in flight`,
+    );
+  } finally {
+    await stop(shop.proc);
+  }
+}
+
+async function api(total: number, step: number): Promise<void> {
+  const shop = await server(["--role", "api"], {}, fileLimit(1000));
+  try {
+    const products = 1000;
+    for (let id = 1; id <= products; id++) {
+      const res = await fetch(`${shop.url}/products/${id}/details`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          product_id: id,
+          sku: `SKU-${id}`,
+          manufacturer: "mem",
+          category_id: 1,
+          weight: 1,
+          some_other_id: 1,
+        }),
+      });
+      if (res.status !== 204) throw new Error(`seeding product ${id}: ${res.status}`);
+    }
+    const script = `math.randomseed(7)
+request = function() return wrk.format("GET", "/products/" .. math.random(1, ${products})) end`;
+    const base = await settledRss(shop.proc.pid);
+    console.log(
+      `\n== api RSS over ${num(total)} requests (--role api, GET /products/{id} over ${products} products, wrk 64 connections)`,
+    );
+    console.log(`   after start and seeding: ${mb(base)}`);
+    const samples: [number, number][] = [];
+    let served = 0;
+    let errors = 0;
+    let seconds = 1;
+    while (served < total) {
+      const before = served;
+      // wrk runs for a time, not a count: size each round from the last one's rate.
+      while (served - before < step) {
+        const r = await wrk(`${shop.url}/products/1`, { connections: 64, seconds, script });
+        served += r.requests;
+        errors += r.non2xx + r.socketErrors;
+        if (r.rps > 0) seconds = Math.max(1, Math.min(10, Math.round((step - (served - before)) / r.rps)));
+      }
+      samples.push([served, await settledRss(shop.proc.pid, 2)]);
+      console.log(`   ${num(served).padStart(10)} requests: RSS ${mb(samples.at(-1)?.[1] ?? 0)}`);
+    }
+    const g = growth(samples);
+    console.log(
+      `   from the first ${num(samples[0]?.[0] ?? 0)} requests to ${num(served)}: ${g.totalKb >= 0 ? "+" : ""}${mb(g.totalKb)}; ` +
+        `second half ${g.slopeKbPer100k.toFixed(0)} kB per 100k requests; errors ${errors}`,
+    );
+  } finally {
+    await stop(shop.proc);
+  }
+}
+
+if (import.meta.main) {
+  if (process.argv[2] === "client") {
+    await client(process.argv[3] ?? "", Number(process.argv[4]));
+  } else {
+    const only = flag("only", "ws,processor,api").split(",");
+    if (only.includes("ws"))
+      await websockets(numbers("connections", "10000,50000"), Number(flag("per-client", "10000")));
+    if (only.includes("processor"))
+      await processor(Number(flag("concurrency", "2000")), Number(flag("seconds", "8")));
+    if (only.includes("api"))
+      await api(Number(flag("requests", "1000000")), Number(flag("requests-step", "100000")));
+  }
+}
