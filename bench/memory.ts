@@ -81,8 +81,31 @@ export function growth(samples: [number, number][]): Growth {
   return { totalKb: last[1] - first[1], slopeKbPer100k: sxx === 0 ? 0 : (sxy / sxx) * 100_000 };
 }
 
+/** Files a server needs besides its sockets: the runtime, listeners, Redis, logs. */
+export const SPARE_FILES = 256;
 /** The open-file limit for a process holding `connections` sockets, plus room for everything else. */
-export const fileLimit = (connections: number): number => connections + 4096;
+export const fileLimit = (connections: number): number => connections + SPARE_FILES;
+
+/** The hard "Max open files" limit of a /proc/<pid>/limits text (Infinity when unlimited). */
+export function hardFileLimit(limits: string): number {
+  const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(limits);
+  if (!m) throw new Error("no Max open files line in the limits text");
+  return m[2] === "unlimited" ? Number.POSITIVE_INFINITY : Number(m[2]);
+}
+
+/**
+ * The levels a server can hold under a hard open-file limit (unprivileged processes cannot raise it),
+ * with the largest reachable level, rounded down to a thousand, in place of the first one beyond it.
+ */
+export function reachableLevels(levels: number[], hardLimit: number): { levels: number[]; cut: number[] } {
+  const max = hardLimit - SPARE_FILES;
+  const sorted = [...levels].sort((a, b) => a - b);
+  const fit = sorted.filter((l) => l <= max);
+  const cut = sorted.filter((l) => l > max);
+  const largest = Math.floor(max / 1000) * 1000;
+  if (cut.length > 0 && largest > (fit.at(-1) ?? 0)) fit.push(largest);
+  return { levels: fit, cut };
+}
 
 const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
 const readRss = async (pid: number) => rssKb(await Bun.file(`/proc/${pid}/status`).text());
@@ -105,11 +128,11 @@ const numbers = (name: string, fallback: string) =>
     .split(",")
     .map((s) => Number(s.replace(/_/g, "")));
 
-/** The server on SERVER_CORE with its open-file limit raised (root may raise the hard limit). */
-async function server(args: string[], env: Record<string, string>, files: number) {
+/** The server (shop, or `script` with its arguments) on SERVER_CORE with its open-file limit set. */
+async function server(args: string[], env: Record<string, string>, files: number, script = ["src/main.ts"]) {
   const port = freePort();
   const proc = await startPinned(
-    ["prlimit", `--nofile=${files}:${files}`, process.execPath, "src/main.ts", ...args],
+    ["prlimit", `--nofile=${files}:${files}`, process.execPath, ...script, ...args],
     { PORT: String(port), HOST: "127.0.0.1", SHUTDOWN_DRAIN_MS: "0", LOG_LEVEL: "warn", ...env },
     `http://127.0.0.1:${port}/ready`,
   );
@@ -147,13 +170,88 @@ async function client(url: string, count: number): Promise<void> {
 
 // ---- the three measurements ------------------------------------------------------------------------
 
-async function websockets(levels: number[], perClient: number): Promise<void> {
-  const max = Math.max(...levels);
-  const shop = await server(["--role", "all"], { HOST: "0.0.0.0" }, fileLimit(max));
+/**
+ * The yardstick: a bare Bun.serve that upgrades /ws/items/:id, sends a snapshot frame and keeps each
+ * socket in a Set (the least any broadcaster holds), with the same limits shop sets. Run as
+ * `bun bench/memory.ts bare-ws` with PORT and HOST.
+ */
+function bareWebSockets(): void {
+  const sockets = new Set<unknown>();
+  Bun.serve({
+    port: Number(process.env.PORT),
+    hostname: process.env.HOST ?? "127.0.0.1",
+    fetch(req, srv) {
+      const path = new URL(req.url).pathname;
+      if (path.startsWith("/ws/items/")) {
+        return srv.upgrade(req, { data: undefined }) ? undefined : new Response(null, { status: 426 });
+      }
+      if (path === "/api/v1/items") return new Response(null, { status: 201 });
+      return new Response("ok");
+    },
+    websocket: {
+      backpressureLimit: 1024 * 1024,
+      idleTimeout: 20,
+      sendPings: true,
+      open(ws) {
+        sockets.add(ws);
+        ws.send('{"type":"snapshot"}');
+      },
+      close(ws) {
+        sockets.delete(ws);
+      },
+      message() {},
+    },
+  });
+}
+
+/** Per idle socket, the bare server's then shop's (`--role all`), each from its own base. */
+async function websockets(wanted: number[], perClient: number): Promise<void> {
+  const hard = hardFileLimit(await Bun.file("/proc/self/limits").text());
+  const { levels, cut } = reachableLevels(wanted, hard);
+  const files = Math.min(hard, fileLimit(Math.max(...levels)));
+  console.log(
+    `\n== RSS per idle WebSocket (server core ${SERVER_CORE}, clients core ${LOAD_CORE}, up to ${perClient} per client process)`,
+  );
+  if (cut.length > 0) {
+    console.log(
+      `   ${cut.map((l) => num(l)).join(", ")}: beyond this machine's hard open-file limit of ${num(hard)} per process ` +
+        "(raising it needs CAP_SYS_RESOURCE); measured the largest level that fits instead",
+    );
+  }
+  const bare = await socketLevels(
+    "bare Bun.serve",
+    await server([], { HOST: "0.0.0.0" }, files, [import.meta.path, "bare-ws"]),
+    levels,
+    perClient,
+  );
+  const shop = await socketLevels(
+    "shop --role all",
+    await server(["--role", "all"], { HOST: "0.0.0.0" }, files),
+    levels,
+    perClient,
+  );
+  for (const [level, bytes] of shop) {
+    const yardstick = bare.get(level);
+    if (yardstick !== undefined) {
+      console.log(
+        `   ${num(level).padStart(7)}: shop ${num(bytes)} B, bare ${num(yardstick)} B per socket = ${(bytes / yardstick).toFixed(2)} × bare, shop's own ${num(bytes - yardstick)} B (target ≤ 4,096 B)`,
+      );
+    }
+  }
+}
+
+/** Opens each level of idle sockets on one server and returns bytes per socket beyond its base. */
+async function socketLevels(
+  label: string,
+  target: Awaited<ReturnType<typeof server>>,
+  levels: number[],
+  perClient: number,
+): Promise<Map<number, number>> {
   const clients: ReturnType<typeof Bun.spawn>[] = [];
+  const perSocket = new Map<number, number>();
   try {
     const item = `mem-${Date.now()}`;
-    const created = await fetch(`${shop.url}/api/v1/items`, {
+    const created = await fetch(`${target.url}/api/v1/items`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ item_id: item, name: item, start_price: 1, ends_at: "2099-01-01T00:00:00Z" }),
@@ -161,43 +259,49 @@ async function websockets(levels: number[], perClient: number): Promise<void> {
     if (created.status !== 201)
       throw new Error(`cannot create item: ${created.status} ${await created.text()}`);
     // Warm the upgrade and broadcaster paths, so the base includes their code, not just the idle server.
-    await runClients(planClients(0, 100, 100), shop.port, item).then((warm) => {
-      for (const p of warm) p.kill("SIGKILL");
-      return Promise.all(warm.map((p) => p.exited));
-    });
+    const warm = await runClients(planClients(0, 100, 100), target.port, item);
+    for (const p of warm) p.kill("SIGKILL");
+    await Promise.all(warm.map((p) => p.exited));
     await Bun.sleep(2000);
-    const base = await settledRss(shop.proc.pid);
-    console.log(
-      `\n== broadcaster RSS per idle WebSocket (--role all, server core ${SERVER_CORE}, clients core ${LOAD_CORE})`,
-    );
-    console.log(`   base with no subscriber: ${mb(base)}`);
+    const base = await settledRss(target.proc.pid);
+    console.log(`   ${label}: base with no subscriber ${mb(base)}`);
     let open = 0;
-    for (const level of [...levels].sort((a, b) => a - b)) {
+    let previous = base;
+    for (const level of levels) {
       const started = performance.now();
       try {
-        clients.push(...(await runClients(planClients(open, level, perClient), shop.port, item)));
+        clients.push(...(await runClients(planClients(open, level, perClient), target.port, item)));
       } catch (err) {
         console.log(
-          `   ${num(level)}: not reached (${(err as Error).message}); largest reached ${num(open)}`,
+          `   ${label}: ${num(level)} not reached (${(err as Error).message}); largest reached ${num(open)}`,
         );
         break;
       }
-      open = level;
-      const rss = await settledRss(shop.proc.pid);
+      const rss = await settledRss(target.proc.pid);
+      perSocket.set(level, perUnitBytes(base, rss, level));
+      // Beyond the first level, what the added sockets cost: the first burst's garbage is already paid.
+      const marginal =
+        open === 0
+          ? ""
+          : `; the ${num(level - open)} added: ${num(perUnitBytes(previous, rss, level - open))} B each`;
       console.log(
-        `   ${num(level).padStart(7)} idle sockets: RSS ${mb(rss)}, +${mb(rss - base)} = ${num(perUnitBytes(base, rss, level))} B each ` +
-          `(target ≤ 4,096 B; opened in ${((performance.now() - started) / 1000).toFixed(1)} s by ${clients.length} client processes)`,
+        `   ${label}: ${num(level).padStart(7)} idle sockets: RSS ${mb(rss)}, +${mb(rss - base)} = ${num(perUnitBytes(base, rss, level))} B each${marginal} ` +
+          `(opened in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
       );
+      open = level;
+      previous = rss;
     }
   } finally {
     for (const p of clients) p.kill("SIGKILL");
     await Promise.all(clients.map((p) => p.exited));
-    await stop(shop.proc);
+    await stop(target.proc);
   }
+  return perSocket;
 }
 
 /** Starts one client process per plan and waits until each says every socket is open. */
 async function runClients(plans: ClientPlan[], port: number, item: string) {
+  const hard = hardFileLimit(await Bun.file("/proc/self/limits").text());
   const procs = plans.map((p) =>
     Bun.spawn(
       [
@@ -205,7 +309,7 @@ async function runClients(plans: ClientPlan[], port: number, item: string) {
         "-c",
         LOAD_CORE,
         "prlimit",
-        `--nofile=${fileLimit(p.count)}:${fileLimit(p.count)}`,
+        `--nofile=${Math.min(hard, fileLimit(p.count))}:${Math.min(hard, fileLimit(p.count))}`,
         process.execPath,
         import.meta.path,
         "client",
@@ -229,8 +333,22 @@ async function runClients(plans: ClientPlan[], port: number, item: string) {
   return procs;
 }
 
-async function processor(concurrency: number, seconds: number): Promise<void> {
-  const paymentMs = 1000;
+interface ProcessorSample {
+  rss: number;
+  inFlight: number;
+  backlog: number;
+}
+
+/**
+ * One server (`--role all`, in-process queue) offered `rate` async orders/s open loop for `seconds`,
+ * sampled every second: RSS, orders in flight, backlog (accepted, not yet taken).
+ */
+async function offerOrders(
+  concurrency: number,
+  paymentMs: number,
+  rate: number,
+  seconds: number,
+): Promise<{ base: number; accepted: number; samples: ProcessorSample[] }> {
   const shop = await server(
     ["--role", "all"],
     { PAYMENT_SIM_MS: String(paymentMs), PROCESSOR_CONCURRENCY: String(concurrency) },
@@ -251,13 +369,12 @@ async function processor(concurrency: number, seconds: number): Promise<void> {
       })
         .then((r) => r.status === 202)
         .catch(() => false);
-    // One order of each kind first, so the base has every code path loaded.
+    // One order first, so the base has every code path loaded.
     await send();
     await Bun.sleep(paymentMs + 1000);
     const base = await settledRss(shop.proc.pid);
-    const rate = (concurrency / (paymentMs / 1000)) * 1.05;
     let accepted = 0;
-    const samples: { rss: number; inFlight: number; backlog: number }[] = [];
+    const samples: ProcessorSample[] = [];
     const start = performance.now();
     const end = start + seconds * 1000;
     const sampler = (async () => {
@@ -285,28 +402,43 @@ async function processor(concurrency: number, seconds: number): Promise<void> {
     }
     await Promise.all(pending);
     await sampler;
-    // The first seconds fill the slots; the figure is the steady part with every slot busy.
-    const full = samples.filter((s) => s.inFlight >= concurrency * 0.95);
-    const rss = median(full.map((s) => s.rss));
-    console.log(
-      `\n== processor RSS at concurrency ${num(concurrency)} (--role all, in-process queue, payment ${paymentMs} ms)`,
-    );
-    console.log(
-      `   idle after one order: ${mb(base)}; offered ${num(rate)} orders/s for ${seconds} s, ${num(accepted)} accepted`,
-    );
-    for (const s of samples) {
-      console.log(
-        `   in flight ${num(s.inFlight).padStart(6)}, backlog ${num(s.backlog).padStart(6)}: RSS ${mb(s.rss)}`,
-      );
-    }
-    console.log(
-      full.length === 0
-        ? "   the slots never filled: no figure"
-        : `   with every slot busy (median of ${full.length} samples): RSS ${mb(rss)}, +${mb(rss - base)} = ${num(perUnitBytes(base, rss, concurrency))} B per order in flight`,
-    );
+    return { base, accepted, samples };
   } finally {
     await stop(shop.proc);
   }
+}
+
+/**
+ * The processor holding `concurrency` orders in flight (payment 1000 ms) against a control run with
+ * the same offered orders and an instant payment (nothing stays in flight): both servers store every
+ * order and absorb the same HTTP load, so the difference is what the orders in flight hold.
+ */
+async function processor(concurrency: number, seconds: number): Promise<void> {
+  const paymentMs = 1000;
+  const rate = concurrency / (paymentMs / 1000);
+  console.log(
+    `\n== processor RSS at concurrency ${num(concurrency)} (--role all, in-process queue; ${num(rate)} orders/s offered for ${seconds} s)`,
+  );
+  const runs: [string, number][] = [
+    ["control, payment 0 ms", 0],
+    [`payment ${paymentMs} ms`, paymentMs],
+  ];
+  const steady: number[] = [];
+  for (const [label, ms] of runs) {
+    const run = await offerOrders(concurrency, ms, rate, seconds);
+    // The second half: the slots have filled and the heap has taken the load's shape.
+    const tail = run.samples.slice(Math.floor(run.samples.length / 2));
+    const rss = median(tail.map((t) => t.rss));
+    steady.push(rss);
+    console.log(
+      `   ${label}: idle ${mb(run.base)}, ${num(run.accepted)} accepted; second half: RSS ${mb(rss)} (median), ` +
+        `in flight ${tail.map((t) => num(t.inFlight)).join("/")}, backlog ${tail.map((t) => num(t.backlog)).join("/")}`,
+    );
+  }
+  const [control, loaded] = steady as [number, number];
+  console.log(
+    `   ${num(concurrency)} in flight hold ${mb(loaded - control)} over the control = ${num(perUnitBytes(control, loaded, concurrency))} B per order in flight`,
+  );
 }
 
 async function api(total: number, step: number): Promise<void> {
@@ -364,6 +496,8 @@ request = function() return wrk.format("GET", "/products/" .. math.random(1, ${p
 if (import.meta.main) {
   if (process.argv[2] === "client") {
     await client(process.argv[3] ?? "", Number(process.argv[4]));
+  } else if (process.argv[2] === "bare-ws") {
+    bareWebSockets();
   } else {
     const only = flag("only", "ws,processor,api").split(",");
     if (only.includes("ws"))

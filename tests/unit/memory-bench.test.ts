@@ -7,10 +7,12 @@ import { describe, expect, test } from "bun:test";
 import {
   fileLimit,
   growth,
+  hardFileLimit,
   median,
   PER_ADDRESS,
   perUnitBytes,
   planClients,
+  reachableLevels,
   rssKb,
 } from "../../bench/memory.ts";
 
@@ -67,7 +69,17 @@ describe("memory bench", () => {
     expect(() => growth([[1, 1]])).toThrow();
   });
 
-  test("the open-file limit covers the sockets and the rest", () => {
+  test("open files: the limit covers the sockets and the rest; levels beyond the hard limit give way to the largest that fits", async () => {
     expect(fileLimit(50_000)).toBeGreaterThan(50_000);
+    const limits =
+      "Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 20000                files\n";
+    expect(hardFileLimit(limits)).toBe(20_000);
+    expect(hardFileLimit(limits.replace("20000", "unlimited"))).toBe(Number.POSITIVE_INFINITY);
+    expect(hardFileLimit(await Bun.file("/proc/self/limits").text())).toBeGreaterThan(0);
+    expect(() => hardFileLimit("Max processes 10 10")).toThrow();
+    expect(reachableLevels([50_000, 10_000], 20_000)).toEqual({ levels: [10_000, 19_000], cut: [50_000] });
+    expect(reachableLevels([10_000, 50_000], 1_048_576)).toEqual({ levels: [10_000, 50_000], cut: [] });
+    expect(reachableLevels([10_000], 10_100)).toEqual({ levels: [9_000], cut: [10_000] });
+    expect(fileLimit(19_000)).toBeLessThanOrEqual(20_000);
   });
 });
