@@ -119,6 +119,14 @@ async function settledRss(pid: number, n = 3): Promise<number> {
   return median(xs);
 }
 
+/** JS heap in use as shop's /metrics reports it (NaN for a server without them): the rest of RSS is native. */
+async function jsHeapBytes(url: string): Promise<number> {
+  const text = await fetch(`${url}/metrics`)
+    .then((r) => (r.ok ? r.text() : ""))
+    .catch(() => "");
+  return Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+}
+
 const flag = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
@@ -264,6 +272,7 @@ async function socketLevels(
     await Promise.all(warm.map((p) => p.exited));
     await Bun.sleep(2000);
     const base = await settledRss(target.proc.pid);
+    const baseHeap = await jsHeapBytes(target.url);
     console.log(`   ${label}: base with no subscriber ${mb(base)}`);
     let open = 0;
     let previous = base;
@@ -284,8 +293,10 @@ async function socketLevels(
         open === 0
           ? ""
           : `; the ${num(level - open)} added: ${num(perUnitBytes(previous, rss, level - open))} B each`;
+      const heap = await jsHeapBytes(target.url);
+      const js = Number.isNaN(heap) ? "" : `; JS heap in use +${num((heap - baseHeap) / level)} B each`;
       console.log(
-        `   ${label}: ${num(level).padStart(7)} idle sockets: RSS ${mb(rss)}, +${mb(rss - base)} = ${num(perUnitBytes(base, rss, level))} B each${marginal} ` +
+        `   ${label}: ${num(level).padStart(7)} idle sockets: RSS ${mb(rss)}, +${mb(rss - base)} = ${num(perUnitBytes(base, rss, level))} B each${marginal}${js} ` +
           `(opened in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
       );
       open = level;
