@@ -1,19 +1,19 @@
 /**
- * Memory figures (issue 16): resident set size (VmRSS from /proc) of a server process
- * - broadcaster: per idle WebSocket at each --connections level (default 10000,50000), beyond the
- *   process's base with no subscriber; clients in several processes (--per-client each) on the load core,
- *   connecting to 127.0.0.1, 127.0.0.2, … so no destination runs out of ephemeral ports;
- * - processor: with --concurrency (2000) orders in flight (payment 1000 ms, orders offered at
- *   concurrency ÷ payment time plus 5 %, so the backlog stays small), against the same process idle;
+ * Memory figures (issue 16): resident set size (VmRSS from /proc) of a server process, each against a
+ * baseline in the same run.
+ * - broadcaster: per idle WebSocket at each --connections level (default 10000,50000) beyond the base
+ *   with no subscriber, for a bare Bun.serve and then shop (`--role all`); clients in several processes
+ *   (--per-client each) on the load core, connecting to 127.0.0.1, 127.0.0.2, … so no destination runs
+ *   out of ephemeral ports. A level beyond the hard open-file limit gives way to the largest that fits.
+ * - processor: with --concurrency (2000) orders in flight (payment 1000 ms, concurrency ÷ payment time
+ *   orders/s offered open loop for --seconds), against a control offered the same with payment 0 ms.
  * - api: after every further --requests-step of GET /products/{id} (wrk, 64 connections) up to
- *   --requests (1,000,000): a leak shows as growth after the warm-up.
- * The server runs `--role all` (the broadcaster and processor need a peer on the embedded defaults) or
- * `--role api`, pinned to BENCH_SERVER_CORE, with the open-file limit raised for it and the clients.
+ *   --requests (1,000,000): a leak shows as growth after the first step.
+ * Servers run pinned to BENCH_SERVER_CORE with the open-file limit their sockets need.
  *
  *   bun bench/memory.ts [--only ws,processor,api] [--connections 10000,50000] [--per-client 10000]
  *                       [--concurrency 2000] [--seconds 8] [--requests 1000000] [--requests-step 100000]
  */
-
 import { freePort, LOAD_CORE, num, SERVER_CORE, startPinned, stop, wrk } from "./lib.ts";
 
 /** Ephemeral ports per destination address are 32768–60999 by default; stay well under 28k. */

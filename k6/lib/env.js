@@ -50,9 +50,6 @@ export function envDurationMs(name, fallback) {
   return ms;
 }
 
-/** Milliseconds as a k6 duration string (k6 accepts fractional units, so no precision is lost). */
-export const ms = (/** @type {number} */ value) => `${value}ms`;
-
 export const BASE_URL = env("BASE_URL", "http://127.0.0.1:8080").replace(/\/+$/, "");
 export const WS_URL = env("WS_URL", BASE_URL.replace(/^http/, "ws")).replace(/\/+$/, "");
 export const ADMIN_TOKEN = env("ADMIN_TOKEN", "");
