@@ -2,11 +2,13 @@
  * Flash sale: many customers race to check out a few products with limited stock. Every customer
  * creates a cart, adds one unit of a random product and checks out once; 400 means sold out. The
  * thresholds say exactly the stock was sold: no oversell (count ≤ stock) and nothing lost (count ≥ stock,
- * as demand far exceeds supply). No seed had inventory; one lost cart updates under concurrency.
+ * as demand far exceeds supply), and every customer came. No seed had inventory; one lost cart updates
+ * under concurrency.
  */
 import { check } from "k6";
 import { Counter } from "k6/metrics";
 import { env, envInt } from "./lib/env.js";
+import { everyScenarioRan } from "./lib/plan.js";
 import { addItem, body, checkout, createCart, putProduct, setStock } from "./lib/shop.js";
 import { summarize, TREND_STATS } from "./lib/summary.js";
 
@@ -19,23 +21,30 @@ const TOTAL_STOCK = PRODUCTS * STOCK;
 const sold = new Counter("flash_checkouts_ok");
 const soldOut = new Counter("flash_checkouts_sold_out");
 
+/** @type {Record<string, import("k6/options").Scenario>} */
+const scenarios = {
+  sale: {
+    executor: "shared-iterations",
+    vus: VUS,
+    iterations: CUSTOMERS,
+    maxDuration: env("MAX_DURATION", "3m"),
+  },
+};
+
 /** @type {import("k6/options").Options} */
 export const options = {
-  scenarios: {
-    sale: {
-      executor: "shared-iterations",
-      vus: VUS,
-      iterations: CUSTOMERS,
-      maxDuration: env("MAX_DURATION", "3m"),
-    },
-  },
+  scenarios,
   summaryTrendStats: TREND_STATS,
   thresholds: {
     flash_checkouts_ok: [`count<=${TOTAL_STOCK}`, `count>=${TOTAL_STOCK}`],
+    // Every customer came: a sale cut short by MAX_DURATION fails instead of reporting a partial race.
+    iterations: [`count>=${CUSTOMERS}`],
+    ...everyScenarioRan(scenarios),
     http_req_failed: ["rate<0.001"],
     checks: ["rate>0.999"],
-    "http_req_duration{name:POST /shopping-carts/{id}/checkout}": ["p(99)<100"],
-    "http_req_duration{name:POST /shopping-carts/{id}/items}": ["p(99)<100"],
+    // Not thresholds: a race of VUS closed-loop customers measures their queue, not an SLO (checkout.js
+    // has the open-loop one). Named so k6 reports the sub-metric for the figures.
+    "http_req_duration{name:POST /shopping-carts/{id}/checkout}": [],
   },
 };
 

@@ -5,16 +5,22 @@
 import http from "k6/http";
 import { ADMIN_TOKEN, API_KEY, BASE_URL } from "./env.js";
 
-const JSON_HEADERS = { "Content-Type": "application/json" };
+/**
+ * The credential of every client request, for HTTP and WebSocket alike: the API key when given, else
+ * ADMIN_TOKEN (which holds every scope), else none (a deployment that runs open).
+ */
+export const KEY_HEADERS = /** @type {Record<string, string>} */ (
+  API_KEY ? { "X-API-Key": API_KEY } : ADMIN_TOKEN ? { Authorization: `Bearer ${ADMIN_TOKEN}` } : {}
+);
+/** JSON content type, plus the credential. */
+export const JSON_HEADERS = { "Content-Type": "application/json", ...KEY_HEADERS };
 const ADMIN_HEADERS = ADMIN_TOKEN
-  ? { ...JSON_HEADERS, Authorization: `Bearer ${ADMIN_TOKEN}` }
+  ? { "Content-Type": "application/json", Authorization: `Bearer ${ADMIN_TOKEN}` }
   : JSON_HEADERS;
-/** Where shop enforces credentials every operation needs one; ADMIN_TOKEN holds every scope. */
-const CLIENT_HEADERS = API_KEY ? { ...JSON_HEADERS, "X-API-Key": API_KEY } : ADMIN_HEADERS;
 
 /** @param {boolean} admin */
 export function headers(admin) {
-  return admin ? ADMIN_HEADERS : CLIENT_HEADERS;
+  return admin ? ADMIN_HEADERS : JSON_HEADERS;
 }
 
 /**
@@ -103,11 +109,15 @@ export function orderPayload(orderId, customerId) {
   });
 }
 
-export const orderSync = (/** @type {string} */ orderId, /** @type {number} */ customerId) =>
+/** A synchronous order waits for the simulated payment plus its place in line: `timeoutMs` bounds both. */
+export const orderSync = (
+  /** @type {string} */ orderId,
+  /** @type {number} */ customerId,
+  /** @type {number} */ timeoutMs,
+) =>
   http.post(`${BASE_URL}/orders/sync`, orderPayload(orderId, customerId), {
     ...params("POST /orders/sync", [200]),
-    // A synchronous order waits for the simulated payment (3 s) plus its place in line.
-    timeout: "120s",
+    timeout: `${timeoutMs}ms`,
   });
 
 export const orderAsync = (/** @type {string} */ orderId, /** @type {number} */ customerId) =>

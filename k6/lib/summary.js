@@ -6,7 +6,7 @@
 import { BASE_URL, RESULTS_DIR, RUN_ID } from "./env.js";
 
 /** Trend statistics kept in summaries; p(99) is what the seeds reported and the SLOs use. */
-export const TREND_STATS = ["avg", "med", "p(95)", "p(99)", "max"];
+export const TREND_STATS = ["avg", "med", "p(95)", "p(99)", "p(99.9)", "max"];
 
 /**
  * @typedef {{ type: string, contains?: string, values: Record<string, number>,
@@ -75,9 +75,11 @@ export function summarize(scenario, data, figures) {
     figures: figureValues(data, figures),
     metrics: data.metrics,
   };
+  const files = /** @type {const} */ ([`${RESULTS_DIR}/${scenario}.json`, `${RESULTS_DIR}/${scenario}.txt`]);
   return {
-    stdout: text,
-    [`${RESULTS_DIR}/${scenario}.json`]: JSON.stringify(json, null, 2),
-    [`${RESULTS_DIR}/${scenario}.txt`]: text,
+    // k6 only logs a file it cannot write, so the paths are printed for whoever looks for them.
+    stdout: `${text}  written: ${files.join(", ")}\n`,
+    [files[0]]: JSON.stringify(json, null, 2),
+    [files[1]]: text,
   };
 }

@@ -1,15 +1,20 @@
 /**
  * The k6 suite without k6 (it is not installable on the development machines): the scripts type-check
  * against @types/k6; loaded with stand-ins for k6's modules, their options, thresholds and summaries are
- * consistent; and one iteration of every scenario runs against an in-process stand-in that follows the
+ * consistent, and every script's plan passes one check (scenarios that run their whole configured time
+ * without overlapping a measurement, latency thresholds only on open-loop scenarios, a threshold that
+ * fails a scenario that did nothing, a summary file under the results directory), under several
+ * environments; one iteration of every scenario runs against an in-process stand-in that follows the
  * contracts. k6/run-suite.sh is run with a fake `k6` against the real shop.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
+import { DATABASE_URL, dropRedisPrefix, dropSchema, REDIS_URL, runId } from "../helpers/auctions.ts";
 import { freePort, MAIN, ROOT } from "../helpers/shop.ts";
 
-const SCENARIOS = ["products", "flash-sale", "orders", "bidding", "ws-fanout", "soak"];
+const SCENARIOS = ["products", "checkout", "flash-sale", "orders", "bidding", "ws-fanout", "soak"];
 
 test("the k6 scripts type-check against @types/k6, every scenario included", () => {
   const check = Bun.spawnSync([`${ROOT}node_modules/.bin/tsc`, "-p", `${ROOT}k6`], { stdout: "pipe" });
@@ -38,6 +43,7 @@ type Route = (
 const metrics = new Map<string, { kind: string; values: number[] }>();
 const checks: { name: string; ok: boolean }[] = [];
 const sockets: FakeSocket[] = [];
+const slept: number[] = [];
 let route: Route = () => [404, {}];
 
 class Metric {
@@ -56,7 +62,11 @@ class FakeSocket {
   onmessage: (event: { data: string }) => void = () => {};
   onerror: (event: unknown) => void = () => {};
   closed = false;
-  constructor(readonly url: string) {
+  constructor(
+    readonly url: string,
+    _protocols?: unknown,
+    readonly params?: { headers?: Record<string, string> },
+  ) {
     sockets.push(this);
   }
   close() {
@@ -87,7 +97,9 @@ Bun.plugin({
           }
           return all;
         },
-        sleep: () => {},
+        sleep: (seconds: number) => {
+          slept.push(seconds);
+        },
       },
     }));
     const http = {
@@ -119,14 +131,31 @@ Bun.plugin({
       },
     }));
     build.module("k6/timers", () => ({ loader: "object", exports: { setTimeout: () => 0 } }));
+    build.module("k6/execution", () => ({ loader: "object", exports: { default: execution } }));
     build.module("k6/websockets", () => ({ loader: "object", exports: { WebSocket: FakeSocket } }));
   },
 });
 
+/** k6/execution's `scenario`, set by the tests that need it. */
+const execution = { scenario: { name: "", iterationInTest: 0, startTime: Date.now() } };
+
 const g = globalThis as unknown as Record<string, unknown>;
-g.__ENV = { BASE_URL: "http://shop.test", RUN_ID: "test", K6_RESULTS_DIR: "out" };
+const BASE_ENV = {
+  BASE_URL: "http://shop.test",
+  RUN_ID: "test",
+  K6_RESULTS_DIR: "out",
+  ADMIN_TOKEN: "admin",
+  API_KEY: "k6-key",
+};
+g.__ENV = { ...BASE_ENV };
 g.__VU = 1;
 g.__ITER = 0;
+/** k6's init-context open(): a path or file: URL; `openFails` stands for scripts copied without the file. */
+let openFails = false;
+g.open = (path: string) => {
+  if (openFails) throw new Error(`open ${path}: no such file or directory`);
+  return readFileSync(path.startsWith("file:") ? fileURLToPath(path) : path, "utf8");
+};
 
 /** The same contracts as the smoke test's stand-in, answered synchronously as k6's http is synchronous. */
 function contractRoutes(): Route {
@@ -225,6 +254,8 @@ function contractRoutes(): Route {
     ],
   ];
   return (method, path, body, headers) => {
+    // The deployment requires API keys: every request of every scenario must carry the one configured.
+    if (headers["X-API-Key"] !== "k6-key") return [401, { error: "UNAUTHORIZED" }];
     for (const [verb, pattern, handler] of routes) {
       const m = verb === method ? path.match(pattern) : null;
       if (m) return handler(m, (body ?? {}) as Record<string, unknown>, headers);
@@ -233,10 +264,28 @@ function contractRoutes(): Route {
   };
 }
 
+interface ScenarioOptions {
+  executor: string;
+  exec?: string;
+  startTime?: string;
+  gracefulStop?: string;
+  rate?: number;
+  preAllocatedVUs?: number;
+  maxVUs?: number;
+  duration?: string;
+  iterations?: number;
+  vus?: number;
+}
 type Script = Record<string, unknown> & {
-  options: { scenarios: Record<string, { exec?: string }>; thresholds: Record<string, string[]> };
+  options: { scenarios: Record<string, ScenarioOptions>; thresholds: Record<string, string[]> };
   handleSummary(data: unknown): Record<string, string>;
 };
+interface Plan {
+  runMs(sc: ScenarioOptions): number;
+  endMs(sc: ScenarioOptions): number;
+  parseDuration(text: string): number;
+  ARRIVAL_RATE: string[];
+}
 
 const BUILT_IN = new Set([
   "http_reqs",
@@ -248,10 +297,127 @@ const BUILT_IN = new Set([
 ]);
 
 const scripts: Record<string, Script> = {};
+let plan: Plan;
+let fresh = 0;
+/**
+ * A fresh evaluation of a script under `env` (k6 reads its environment when the script loads; the
+ * shared lib modules keep the first evaluation's constants, which these settings do not touch).
+ */
+async function load(name: string, env: Record<string, string> = {}): Promise<Script> {
+  g.__ENV = { ...BASE_ENV, ...env };
+  try {
+    return (await import(`${ROOT}k6/${name}.js?env=${++fresh}`)) as Script;
+  } finally {
+    g.__ENV = { ...BASE_ENV };
+  }
+}
 beforeAll(async () => {
-  (g.__ENV as Record<string, string>).ADMIN_TOKEN = "admin";
   for (const s of SCENARIOS) scripts[s] = (await import(`${ROOT}k6/${s}.js`)) as Script;
+  plan = { ...(await import(`${ROOT}k6/lib/plan.js`)), ...(await import(`${ROOT}k6/lib/env.js`)) } as Plan;
 });
+
+/** Scenarios each script runs at the same time on purpose; all others must not overlap. */
+const CONCURRENT: Record<string, string[][]> = {
+  "ws-fanout": [["subscribers", "bidder"]],
+  soak: [["browse", "shop", "orders", "bids", "probes", "watchers"]],
+};
+
+/**
+ * Everything that makes a k6 run end early, measure the wrong thing or leave no result, as a list of
+ * problems (empty when the plan is sound). `expectRunMs` gives scenarios whose run time the environment
+ * fixed.
+ */
+function planProblems(name: string, script: Script, expectRunMs: Record<string, number> = {}): string[] {
+  const problems: string[] = [];
+  const { scenarios, thresholds } = script.options;
+  const entries = Object.entries(scenarios);
+  if (entries.length === 0) problems.push("no scenarios");
+  const together = (a: string, b: string) =>
+    (CONCURRENT[name] ?? []).some((set) => set.includes(a) && set.includes(b));
+  const window = (sc: ScenarioOptions) => {
+    const start = plan.parseDuration(sc.startTime ?? "0s");
+    return { start, end: plan.endMs(sc), runEnd: start + plan.runMs(sc) };
+  };
+  for (const [key, sc] of entries) {
+    if (typeof script[sc.exec ?? "default"] !== "function")
+      problems.push(`${key}: exec ${sc.exec} is not exported`);
+    const w = window(sc);
+    if (!(w.runEnd > w.start)) problems.push(`${key}: runs for no time`);
+    if (expectRunMs[key] !== undefined && plan.runMs(sc) !== expectRunMs[key]) {
+      problems.push(`${key}: runs ${plan.runMs(sc)} ms, configured ${expectRunMs[key]} ms`);
+    }
+    if (plan.ARRIVAL_RATE.includes(sc.executor)) {
+      if (
+        !(
+          (sc.rate ?? 0) > 0 &&
+          (sc.preAllocatedVUs ?? 0) > 0 &&
+          (sc.maxVUs ?? 0) >= (sc.preAllocatedVUs ?? 0)
+        )
+      ) {
+        problems.push(`${key}: arrival rate without a rate or VUs to run it`);
+      }
+    }
+    // A scenario that did nothing must fail the run rather than pass with no samples.
+    const guarded = Object.entries(thresholds).some(
+      ([k, v]) =>
+        (k.includes(`scenario:${key}}`) || k.includes(`scenario:${key},`)) &&
+        v.some((t) => /^count>/.test(t)),
+    );
+    if (!guarded) problems.push(`${key}: no threshold fails it when it runs nothing`);
+    for (const [other, osc] of entries) {
+      if (other <= key || together(key, other)) continue;
+      const a = window(sc);
+      const b = window(osc);
+      if (a.start < b.end && b.start < a.end) problems.push(`${key} and ${other} overlap`);
+    }
+  }
+  const total = Math.max(...entries.map(([, sc]) => plan.endMs(sc)));
+  for (const set of CONCURRENT[name] ?? []) {
+    // Scenarios meant to run together must also end together, or the rates of the others are diluted.
+    // (Iteration-based executors end when their iterations do; their maxDuration is only a bound.)
+    if (name !== "soak") continue;
+    const ends = set
+      .map((k) => scenarios[k])
+      .filter(
+        (sc) => sc !== undefined && !sc.executor.startsWith("per-vu") && !sc.executor.startsWith("shared"),
+      )
+      .map((sc) => window(sc as ScenarioOptions).runEnd);
+    if (Math.max(...ends) - Math.min(...ends) > 0) problems.push(`soak scenarios end apart: ${ends}`);
+  }
+  for (const [key, list] of Object.entries(thresholds)) {
+    const base = key.split("{")[0] ?? "";
+    const tags = Object.fromEntries(
+      (key.match(/\{(.*)\}$/)?.[1] ?? "")
+        .split(/,(?=\w+:)/)
+        .filter(Boolean)
+        .map((t) => [t.slice(0, t.indexOf(":")), t.slice(t.indexOf(":") + 1)]),
+    );
+    if (tags.scenario !== undefined && scenarios[tags.scenario] === undefined)
+      problems.push(`${key}: no scenario ${tags.scenario}`);
+    const latency = base === "http_req_duration" && list.some((t) => /^(p\(|avg|med|max)/.test(t));
+    if (latency) {
+      const sc = tags.scenario === undefined ? undefined : scenarios[tags.scenario];
+      if (!sc || !plan.ARRIVAL_RATE.includes(sc.executor))
+        problems.push(`${key}: latency threshold on a closed-loop load`);
+    }
+  }
+  for (const [key, sc] of entries) {
+    if (!plan.ARRIVAL_RATE.includes(sc.executor) || name === "soak" || name === "ws-fanout") continue;
+    const own = Object.keys(thresholds).filter((k) => k.includes(`scenario:${key}`));
+    if (!own.some((k) => k.startsWith("http_req_duration{")))
+      problems.push(`${key}: open loop without an SLO`);
+    if (!own.some((k) => k.startsWith("dropped_iterations{")))
+      problems.push(`${key}: dropped arrivals not bounded`);
+  }
+  const out = script.handleSummary({ metrics: {}, state: { testRunDurationMs: total } });
+  const files = Object.keys(out).filter((k) => k !== "stdout");
+  if (!files.some((f) => f.startsWith("out/") && f.endsWith(".json") && (out[f] ?? "").length > 0)) {
+    problems.push("handleSummary writes no JSON under the results directory");
+  }
+  if (!files.every((f) => f.startsWith("out/")))
+    problems.push(`handleSummary writes outside the results directory: ${files}`);
+  return problems;
+}
 
 describe("k6 scenario definitions", () => {
   for (const s of SCENARIOS) {
@@ -288,6 +454,203 @@ describe("k6 scenario definitions", () => {
   }
 });
 
+describe("every script's plan", () => {
+  const capacityFile = JSON.parse(readFileSync(`${ROOT}terraform/capacity.json`, "utf8")) as {
+    roles: Record<string, { requestsPerSecondPerVcpu?: number }>;
+  };
+
+  for (const s of SCENARIOS) {
+    test(`${s}: runs whole, measures open loop only against SLOs, and files a summary`, () => {
+      expect(planProblems(s, scripts[s] as Script)).toEqual([]);
+    });
+  }
+
+  test("the check catches a script that writes nothing, ends early, overlaps or holds closed loop to a latency", () => {
+    const broken: Script = {
+      run: () => {},
+      options: {
+        scenarios: {
+          first: { executor: "constant-vus", exec: "run", vus: 1, duration: "60s", gracefulStop: "5s" },
+          // Starts before `first` has finished: its measurement shares the server with first's tail.
+          second: {
+            executor: "constant-arrival-rate",
+            exec: "run",
+            rate: 10,
+            preAllocatedVUs: 1,
+            maxVUs: 1,
+            duration: "30s",
+            startTime: "62s",
+          },
+        },
+        thresholds: {
+          "http_req_duration{scenario:first}": ["p(99)<5"],
+          "iterations{scenario:second}": ["count>0"],
+          "http_req_duration{scenario:third}": ["p(99)<5"],
+        },
+      },
+      handleSummary: () => ({ stdout: "nothing written" }),
+    };
+    expect(planProblems("broken", broken, { second: 60_000 })).toEqual([
+      "first: no threshold fails it when it runs nothing",
+      "first and second overlap",
+      "second: runs 30000 ms, configured 60000 ms",
+      "http_req_duration{scenario:first}: latency threshold on a closed-loop load",
+      "http_req_duration{scenario:third}: no scenario third",
+      "http_req_duration{scenario:third}: latency threshold on a closed-loop load",
+      "second: open loop without an SLO",
+      "second: dropped arrivals not bounded",
+      "handleSummary writes no JSON under the results directory",
+    ]);
+  });
+
+  test("open-loop levels default to terraform/capacity.json's figure per role, CAPACITY_RPS overrides", async () => {
+    const api = capacityFile.roles.api?.requestsPerSecondPerVcpu ?? 0;
+    const bidder = capacityFile.roles.bidder?.requestsPerSecondPerVcpu ?? 0;
+    const rates = (sc: Script) =>
+      Object.fromEntries(
+        Object.entries(sc.options.scenarios)
+          .filter(([, v]) => v.rate)
+          .map(([k, v]) => [k, v.rate]),
+      );
+    expect(rates(scripts.products as Script)).toEqual({
+      product_get_50: Math.round(api * 0.5),
+      product_get_80: Math.round(api * 0.8),
+    });
+    expect(rates(scripts.bidding as Script)).toEqual({
+      bid_50: Math.round(bidder * 0.5),
+      bid_80: Math.round(bidder * 0.8),
+    });
+    const set = await load("checkout", {
+      CAPACITY_RPS: "1000",
+      CAPACITY_LEVELS: "25,50,80",
+      CAPACITY_DURATION: "20s",
+    });
+    expect(rates(set)).toEqual({ checkout_25: 250, checkout_50: 500, checkout_80: 800 });
+    expect(
+      planProblems("checkout", set, { checkout_25: 20_000, checkout_50: 20_000, checkout_80: 20_000 }),
+    ).toEqual([]);
+    // At 80 %: 800/s for 20 s, at most 1 % of the 16,000 arrivals dropped, p99 within the SLO.
+    expect(set.options.thresholds["dropped_iterations{scenario:checkout_80}"]).toEqual(["count<=160"]);
+    expect(
+      set.options.thresholds[
+        "http_req_duration{scenario:checkout_80,name:POST /shopping-carts/{id}/checkout}"
+      ],
+    ).toEqual(["p(99)<=20"]);
+    expect((await load("orders")).options.thresholds["http_req_duration{scenario:accept_80}"]).toEqual([
+      "p(99)<=10",
+    ]);
+    expect(
+      (scripts.products as Script).options.thresholds["http_req_duration{scenario:product_get_80}"],
+    ).toEqual(["p(99)<=5"]);
+    expect((scripts.bidding as Script).options.thresholds["http_req_duration{scenario:bid_80}"]).toEqual([
+      "p(99)<=20",
+    ]);
+  });
+
+  test("without CAPACITY_RPS or terraform/capacity.json an open-loop script refuses to start", async () => {
+    openFails = true;
+    try {
+      await expect(load("products", { PARTS: "capacity" })).rejects.toThrow(/CAPACITY_RPS is not set/);
+      // The seed part alone needs no capacity.
+      expect(Object.keys((await load("products", { PARTS: "seed" })).options.scenarios)).toEqual(["seed"]);
+    } finally {
+      openFails = false;
+    }
+    await expect(load("orders", { CAPACITY_RPS: "12x" })).rejects.toThrow(/CAPACITY_RPS must be/);
+    await expect(load("products", { CAPACITY_LEVELS: "50,120" })).rejects.toThrow(/CAPACITY_LEVELS/);
+    await expect(load("bidding", { BID_STRATEGY: "lau" })).rejects.toThrow(/BID_STRATEGY must be one of/);
+    await expect(load("products", { PARTS: "seed,capcity" })).rejects.toThrow(/PARTS must be/);
+  });
+
+  test("products: the seed's users with think time, then the open-loop levels, one after another", async () => {
+    const script = await load("products", { VUS: "1000", DURATION: "2m", CAPACITY_DURATION: "30s" });
+    const sc = script.options.scenarios;
+    expect(Object.keys(sc)).toEqual(["seed", "product_get_50", "product_get_80"]);
+    expect(
+      planProblems("products", script, { seed: 130_000, product_get_50: 30_000, product_get_80: 30_000 }),
+    ).toEqual([]);
+    expect(sc.seed?.executor).toBe("ramping-vus");
+    // Think time: 1–3 s after each task, so 1000 users offer about 500 req/s, the seed's 492.
+    route = contractRoutes();
+    slept.length = 0;
+    for (let i = 0; i < 200; i++) (script.seedUser as () => void)();
+    expect(slept.length).toBe(200);
+    expect(slept.every((t) => t >= 1 && t <= 3)).toBe(true);
+    const stem = Object.keys(script.handleSummary({ metrics: {} })).find((k) => k.endsWith(".json"));
+    expect(stem).toBe("out/products-1000.json");
+    const capacityOnly = await load("products", { PARTS: "capacity" });
+    expect(Object.keys(capacityOnly.handleSummary({ metrics: {} }))).toContain("out/products-capacity.json");
+  });
+
+  test("orders: the gap after sync and the expectations follow DURATION_S, VUS and PAYMENT_MS", async () => {
+    const script = await load("orders", {
+      DURATION_S: "30",
+      VUS: "10",
+      PAYMENT_MS: "1000",
+      CAPACITY_DURATION: "10s",
+    });
+    const sc = script.options.scenarios;
+    expect(
+      planProblems("orders", script, { sync: 30_000, async: 30_000, accept_50: 10_000, accept_80: 10_000 }),
+    ).toEqual([]);
+    // Ten clients behind one 1 s payment slot wait at most 10 s; 5 s margin.
+    expect(sc.sync?.gracefulStop).toBe("15s");
+    expect(plan.parseDuration(sc.async?.startTime ?? "")).toBe(45_000);
+    expect(script.options.thresholds.orders_sync_completed).toEqual(["count>9"]);
+    expect(script.options.thresholds.orders_async_accepted).toEqual(["count>1750"]);
+    const asyncOnly = await load("orders", { MODES: "async", DURATION_S: "120" });
+    expect(Object.keys(asyncOnly.options.scenarios)).toEqual(["async"]);
+    expect(plan.parseDuration(asyncOnly.options.scenarios.async?.startTime ?? "")).toBe(0);
+    expect(asyncOnly.options.thresholds.orders_async_accepted).toEqual(["count>7000"]);
+  });
+
+  test("soak: watchers reconnect on cycles that tile SOAK_DURATION, ending with it", async () => {
+    for (const [duration, cycles] of [
+      ["90s", 2],
+      ["10m", 10],
+      ["25s", 1],
+      ["1h1m30s", 62],
+    ] as const) {
+      const script = await load("soak", { SOAK_DURATION: duration });
+      const total = plan.parseDuration(duration);
+      const fixed = Object.fromEntries(
+        Object.entries(script.options.scenarios)
+          .filter(([, sc]) => sc.executor === "constant-arrival-rate")
+          .map(([k]) => [k, total]),
+      );
+      expect(planProblems("soak", script, fixed)).toEqual([]);
+      const watchers = script.options.scenarios.watchers;
+      expect(watchers?.iterations).toBe(cycles);
+      // One watcher's life: each connect takes 7 ms; each hold runs to its cycle's end.
+      const hold = script.watchHoldMs as (elapsed: number) => number;
+      let elapsed = 0;
+      const closes: number[] = [];
+      for (let i = 0; i < cycles; i++) {
+        elapsed += 7;
+        const h = hold(elapsed);
+        expect(h).toBeGreaterThan(0);
+        elapsed += h;
+        closes.push(elapsed);
+      }
+      expect(closes.at(-1)).toBe(total);
+      expect(closes.map((c) => Math.round(c))).toEqual(
+        closes.map((_, i) => Math.round(((i + 1) * total) / cycles)),
+      );
+      expect(hold(total)).toBe(0);
+      expect(script.options.thresholds["iterations{scenario:watchers}"]).toEqual([`count>=${50 * cycles}`]);
+    }
+    await expect(load("soak", { SOAK_DURATION: "10 minutes" })).rejects.toThrow(/SOAK_DURATION must be/);
+  });
+
+  test("k6 durations parse as k6 reads them", () => {
+    expect(["90s", "1m30s", "2h", "500ms", "1.5s", "45"].map(plan.parseDuration)).toEqual([
+      90_000, 90_000, 7_200_000, 500, 1500, 45_000,
+    ]);
+    expect(() => plan.parseDuration("1 m")).toThrow();
+    expect(() => plan.parseDuration("")).toThrow();
+  });
+});
+
 describe("one iteration of every scenario against the contracts", () => {
   beforeAll(() => {
     route = contractRoutes();
@@ -301,8 +664,13 @@ describe("one iteration of every scenario against the contracts", () => {
     return { data, failed: checks.filter((c) => !c.ok).map((c) => c.name) };
   };
 
-  test("products: reads, writes and health all succeed", () => {
-    expect(run("products").failed).toEqual([]);
+  test("products: the seed users' reads, writes and health, and the open-loop reads all succeed", () => {
+    expect(run("products", "seedUser").failed).toEqual([]);
+    expect(run("products", "readProduct").failed).toEqual([]);
+  });
+
+  test("checkout: each arrival buys one unit and checks out", () => {
+    expect(run("checkout", "buy").failed).toEqual([]);
   });
 
   test("flash sale: sells out exactly, then answers sold out", () => {
@@ -318,16 +686,27 @@ describe("one iteration of every scenario against the contracts", () => {
     expect(metrics.get("flash_checkouts_sold_out")?.values.length).toBe(100);
   });
 
-  test("orders: sync completes and async is accepted", () => {
+  test("orders: sync completes and async is accepted, seed-like and open-loop", () => {
     expect(run("orders", "syncOrders").failed).toEqual([]);
     expect(run("orders", "asyncOrders").failed).toEqual([]);
+    expect(run("orders", "acceptOpenLoop").failed).toEqual([]);
   });
 
-  test("bidding: each bid reads the price and bids above it; the teardown sees the final price", () => {
-    const { data, failed } = run("bidding");
+  test("bidding: seed bidders read and outbid, open-loop arrivals bid rising amounts; the teardown sees every item's price", () => {
+    const before = metrics.get("bids_accepted")?.values.length ?? 0;
+    const { data, failed } = run("bidding", "contend");
     expect(failed).toEqual([]);
-    expect(metrics.get("bids_accepted")?.values.length).toBe(3);
-    ((scripts.bidding as Script).teardown as (d: unknown) => void)(data);
+    expect((metrics.get("bids_accepted")?.values.length ?? 0) - before).toBe(3);
+    const script = scripts.bidding as Script;
+    for (const name of ["bid_50", "bid_80"]) {
+      for (let i = 0; i < 3; i++) {
+        execution.scenario = { ...execution.scenario, name, iterationInTest: i };
+        (script.bidOpenLoop as (d: unknown) => void)(data);
+      }
+    }
+    expect(checks.filter((c) => !c.ok)).toEqual([]);
+    expect((metrics.get("bids_accepted")?.values.length ?? 0) - before).toBe(9);
+    (script.teardown as (d: unknown) => void)(data);
     expect(checks.filter((c) => !c.ok)).toEqual([]);
   });
 
@@ -351,10 +730,12 @@ describe("one iteration of every scenario against the contracts", () => {
     const script = scripts.soak as Script;
     const data = (script.setup as () => unknown)();
     checks.length = 0;
+    sockets.length = 0;
     for (const exec of Object.values(script.options.scenarios).map((sc) => sc.exec ?? "default")) {
       (script[exec] as (d: unknown) => void)(data);
     }
     expect(checks.filter((c) => !c.ok)).toEqual([]);
+    expect(sockets.map((ws) => ws.params?.headers?.["X-API-Key"])).toEqual(["k6-key"]);
   });
 
   test("a broken contract fails the scenario's checks", () => {
@@ -368,21 +749,25 @@ describe("k6/run-suite.sh", () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(`${tmpdir()}/k6-suite-`);
-    // A fake k6: records its arguments and the server's health, fails when FAIL_SCRIPT is the script.
+    // A fake k6: records its arguments, the server's health and the dashboard settings; files a summary
+    // where the dashboard export says (unless NO_SUMMARY_SCRIPT is the script, like a k6 that could not
+    // write it); fails when FAIL_SCRIPT is the script.
     writeFileSync(
       `${dir}/k6`,
       `#!/bin/sh
 script=""; for a in "$@"; do script="$a"; done
 health=$(curl -fsS -o /dev/null -w '%{http_code}' "$BASE_URL/health" 2>/dev/null || echo down)
-echo "$* health=$health" >>"${dir}/calls"
+echo "$* health=$health period=$K6_WEB_DASHBOARD_PERIOD export=$K6_WEB_DASHBOARD_EXPORT" >>"${dir}/calls"
+[ "$script" = "$NO_SUMMARY_SCRIPT" ] || echo '{}' >"\${K6_WEB_DASHBOARD_EXPORT%.html}.json"
 [ "$script" != "$FAIL_SCRIPT" ]
 `,
     );
     chmodSync(`${dir}/k6`, 0o755);
   });
 
-  const suite = (args: string[], env: Record<string, string> = {}) =>
-    Bun.spawnSync(["bash", `${ROOT}k6/run-suite.sh`, ...args], {
+  const suite = (args: string[], env: Record<string, string> = {}) => {
+    writeFileSync(`${dir}/calls`, "");
+    return Bun.spawnSync(["bash", `${ROOT}k6/run-suite.sh`, ...args], {
       env: {
         PATH: process.env.PATH ?? "",
         K6: `${dir}/k6`,
@@ -394,33 +779,72 @@ echo "$* health=$health" >>"${dir}/calls"
       stdout: "pipe",
       stderr: "pipe",
     });
+  };
+  const calls = () => readFileSync(`${dir}/calls`, "utf8").trim().split("\n");
 
-  test("starts a fresh shop per run, with each strategy for bidding, and stops it", () => {
-    const res = suite(["products", "bidding"], { FAIL_SCRIPT: "none", SHOP_LOG_LEVEL: "info" });
+  test("starts a fresh shop per run, with each strategy for bidding on Redis, and stops it; each run files the summary its script writes", async () => {
+    const id = runId("k6_suite");
+    const env = { REDIS_URL, REDIS_KEY_PREFIX: `${id}:`, DATABASE_URL, DATABASE_SCHEMA: id };
+    const res = suite(["products", "bidding"], { FAIL_SCRIPT: "none", SHOP_LOG_LEVEL: "info", ...env });
+    await Promise.all([dropRedisPrefix(`${id}:`), dropSchema(id)]);
     expect({ code: res.exitCode, err: res.stderr.toString().slice(-500) }).toEqual({ code: 0, err: "" });
-    const calls = readFileSync(`${dir}/calls`, "utf8").trim().split("\n");
-    expect(calls.map((c) => c.replace(/^run --quiet /, ""))).toEqual([
-      "-e VUS=50 k6/products.js health=200",
-      "-e VUS=100 k6/products.js health=200",
-      "-e VUS=1000 k6/products.js health=200",
-      "-e BID_STRATEGY=lua k6/bidding.js health=200",
-      "-e BID_STRATEGY=optimistic k6/bidding.js health=200",
+    const runs = calls();
+    expect(runs.map((c) => c.replace(/^run --quiet /, "").replace(/ export=.*$/, ""))).toEqual([
+      "-e PARTS=seed -e VUS=50 k6/products.js health=200 period=200ms",
+      "-e PARTS=seed -e VUS=100 k6/products.js health=200 period=200ms",
+      "-e PARTS=seed -e VUS=1000 k6/products.js health=200 period=200ms",
+      "-e PARTS=capacity k6/products.js health=200 period=200ms",
+      "-e BID_STRATEGY=lua k6/bidding.js health=200 period=200ms",
+      "-e BID_STRATEGY=optimistic k6/bidding.js health=200 period=200ms",
     ]);
     const stops = readFileSync(`${dir}/results/shop.log`, "utf8").match(/"msg":"stopped","exit_code":0/g);
-    expect(stops?.length).toBe(5);
+    expect(stops?.length).toBe(6);
+    // The stem the suite checks for is the one the script, given the same settings, writes.
+    for (const line of runs) {
+      const env = Object.fromEntries([...line.matchAll(/-e (\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
+      const script = line.match(/k6\/([\w-]+)\.js/)?.[1] ?? "";
+      const stem = line.match(/export=.*\/([\w-]+)\.html$/)?.[1];
+      const written = Object.keys((await load(script, env)).handleSummary({ metrics: {} }));
+      expect(written).toContain(`out/${stem}.json`);
+    }
+  });
+
+  test("without REDIS_URL, bidding runs once on the in-memory book, filed as bidding-memory, and says why", () => {
+    const res = suite(["bidding"]);
+    expect(res.exitCode).toBe(0);
+    expect(res.stderr.toString()).toContain("REDIS_URL is not set, so the server would ignore BID_STRATEGY");
+    expect(calls().map((c) => c.replace(/^run --quiet /, "").replace(/ health=.*$/, ""))).toEqual([
+      "-e BID_STRATEGY=memory k6/bidding.js",
+    ]);
   });
 
   test("a scenario over its thresholds fails the suite, named, after the others ran", () => {
-    writeFileSync(`${dir}/calls`, "");
     const res = suite(["orders", "ws-fanout"], { FAIL_SCRIPT: "k6/orders.js" });
     expect(res.exitCode).toBe(1);
     expect(res.stderr.toString()).toContain("k6 suite: failed: orders");
-    expect(readFileSync(`${dir}/calls`, "utf8")).toContain("k6/ws-fanout.js health=200");
+    expect(calls().join("\n")).toContain("k6/ws-fanout.js health=200");
+  });
+
+  test("a run that leaves no summary fails the suite, named, even when k6 exits 0; the soak's dashboard is coarser", () => {
+    writeFileSync(`${dir}/results/checkout.json`, "{} from an earlier run");
+    const res = suite(["checkout", "soak"], { NO_SUMMARY_SCRIPT: "k6/checkout.js" });
+    expect(res.exitCode).toBe(1);
+    expect(res.stderr.toString()).toContain(
+      `k6 checkout: no summary written to ${dir}/results/checkout.json`,
+    );
+    expect(res.stderr.toString()).toContain("k6 suite: failed: checkout (no summary)");
+    expect(calls().map((c) => c.match(/(\S+\.js) .*period=(\S+)/)?.slice(1))).toEqual([
+      ["k6/checkout.js", "200ms"],
+      ["k6/soak.js", "10s"],
+    ]);
   });
 
   test("an unknown scenario is a usage error", () => {
     const res = suite(["nope"]);
     expect(res.exitCode).toBe(2);
+    expect(res.stderr.toString()).toContain(
+      "scenarios: products checkout flash-sale orders bidding ws-fanout soak",
+    );
     expect(readdirSync(dir)).toContain("k6");
   });
 });

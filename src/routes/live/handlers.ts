@@ -3,6 +3,7 @@ import { EVENT_ID, ITEM_ID } from "../../domain/auctions.ts";
 import { invalidInput, notFound, unavailable } from "../../domain/outcomes.ts";
 import type { HttpCore } from "../../http/app.ts";
 import { ApiError } from "../../http/errors.ts";
+import type { WsHandlers } from "../../runtime.ts";
 import type { AuctionItems } from "../../services/auction-items.ts";
 import { AUCTION_PAGE } from "./page.ts";
 
@@ -31,11 +32,20 @@ export function registerLiveRoutes(
     }
     const upgrade = c.env?.upgrade;
     if (!upgrade) throw unavailable("WebSocket upgrades need the runtime's server");
-    return upgrade(c.req.raw, {
-      open: (peer) => void broadcaster.open(itemId, peer, since),
-      close: (peer) => broadcaster.close(peer),
-    });
+    return upgrade(c.req.raw, subscriberHandlers(broadcaster, itemId, since));
   });
 
   plain("/auctions/:itemId", (c) => c.html(AUCTION_PAGE));
+}
+
+/**
+ * The socket's handlers, made outside the async route handler: closures made inside it would keep its
+ * whole suspended frame (the request, its headers, the context) alive for as long as the socket is open,
+ * about 3 KB per idle subscriber (docs/benchmarks.md, "Memory").
+ */
+function subscriberHandlers(broadcaster: Broadcaster, itemId: string, since: string | undefined): WsHandlers {
+  return {
+    open: (peer) => void broadcaster.open(itemId, peer, since),
+    close: (peer) => broadcaster.close(peer),
+  };
 }

@@ -1,0 +1,66 @@
+/**
+ * Checkout capacity: customers arrive open-loop at CAPACITY_LEVELS (50, 80) % of the api role's checkout
+ * capacity (CAPACITY_RPS checkouts/s, else terraform/capacity.json), each creating a cart, adding one
+ * unit of one of PRODUCTS products stocked so they never sell out, and checking out; SLO checkout
+ * p99 ≤ 20 ms. Selling out under contention is flash-sale.js's subject.
+ */
+import { check } from "k6";
+import { envInt } from "./lib/env.js";
+import {
+  capacityFigures,
+  capacityRps,
+  capacityScenarios,
+  capacityThresholds,
+  chain,
+  everyScenarioRan,
+  SLO_P99_MS,
+} from "./lib/plan.js";
+import { addItem, body, checkout, createCart, putProduct, setStock } from "./lib/shop.js";
+import { summarize, TREND_STATS } from "./lib/summary.js";
+
+const PRODUCTS = envInt("PRODUCTS", 10);
+const CHECKOUT = "POST /shopping-carts/{id}/checkout";
+/** Within the stock API's int32 bound and beyond any run's demand. */
+const STOCK = 2_000_000_000;
+
+const capacity = capacityScenarios("checkout", "buy", capacityRps("api"));
+
+/** @type {import("k6/options").Options} */
+export const options = {
+  scenarios: chain(capacity),
+  summaryTrendStats: TREND_STATS,
+  thresholds: {
+    http_req_failed: ["rate<0.001"],
+    checks: ["rate>0.999"],
+    ...everyScenarioRan(capacity),
+    ...capacityThresholds(capacity, SLO_P99_MS.checkout, CHECKOUT),
+  },
+};
+
+export function setup() {
+  // Fresh product ids per run, so another run's carts never share this run's stock.
+  const base = 1_000_000_000 + Math.floor(Math.random() * 1_000_000_000);
+  const productIds = Array.from({ length: PRODUCTS }, (_, i) => base + i);
+  for (const id of productIds) {
+    if (putProduct(id).status !== 204) throw new Error(`cannot create product ${id}`);
+    const res = setStock(id, STOCK);
+    if (res.status !== 204) throw new Error(`cannot set stock of ${id}: ${res.status} ${String(res.body)}`);
+  }
+  return { productIds };
+}
+
+/** @param {{ productIds: number[] }} data */
+export function buy(data) {
+  const cart = createCart(1 + (__VU % 1_000_000));
+  const cartId = body(cart).shopping_cart_id;
+  if (!check(cart, { "cart created": (r) => r.status === 201 && Number.isInteger(cartId) })) return;
+  const productId = data.productIds[Math.floor(Math.random() * data.productIds.length)] ?? 0;
+  if (!check(addItem(cartId, productId, 1), { "item added": (r) => r.status === 204 })) return;
+  const res = checkout(cartId);
+  check(res, { "checked out": (r) => r.status === 200 && Number.isInteger(body(r).order_id) });
+}
+
+/** @param {import("./lib/summary.js").SummaryData} data */
+export function handleSummary(data) {
+  return summarize("checkout", data, capacityFigures(data, capacity, CHECKOUT));
+}
