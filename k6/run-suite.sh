@@ -31,6 +31,17 @@ remote=""
 if [ -n "${BASE_URL:-}" ]; then remote=1; fi
 shop_pid=""
 
+# The suite's own shop enforces credentials as a deployment does (with REDIS_URL or DATABASE_URL it
+# refuses to start without them): a run-unique key with every client scope for the scripts' requests,
+# and ADMIN_TOKEN (every scope) for setting stock. Against BASE_URL the caller's API_KEY/ADMIN_TOKEN apply.
+if [ -z "$remote" ]; then
+  API_KEY="${API_KEY:-k6-$RUN_ID-$$}"
+  ADMIN_TOKEN="${ADMIN_TOKEN:-k6-admin-$RUN_ID-$$}"
+  scopes='"catalog:read","catalog:write","carts","warehouse","stock:write","payments","orders","auctions:write","bids"'
+  SHOP_API_KEYS="[{\"name\":\"k6\",\"key\":\"$API_KEY\",\"scopes\":[$scopes]}]"
+fi
+export API_KEY ADMIN_TOKEN
+
 # The taskset prefix that pins a command to the given cores, when taskset exists and there is more
 # than one core (a prefix rather than a function, so it also works after `env`).
 pin() {
@@ -50,7 +61,7 @@ trap stop_shop EXIT
 start_shop() {
   [ -n "$remote" ] && return 0
   stop_shop
-  env "$@" PORT="$SHOP_PORT" HOST=127.0.0.1 LOG_LEVEL="${SHOP_LOG_LEVEL:-warn}" SHUTDOWN_DRAIN_MS=0 \
+  env API_KEYS="$SHOP_API_KEYS" ADMIN_TOKEN="$ADMIN_TOKEN" "$@" PORT="$SHOP_PORT" HOST=127.0.0.1 LOG_LEVEL="${SHOP_LOG_LEVEL:-warn}" SHUTDOWN_DRAIN_MS=0 \
     $(pin "$SHOP_CPUS") $SHOP_CMD --role all >>"$RESULTS/shop.log" 2>&1 &
   shop_pid=$!
   for _ in $(seq 1 150); do
