@@ -43,12 +43,20 @@ describe("HTTP core", () => {
     expect(id).toMatch(/^[0-9a-f]{16}-[0-9a-z]+$/);
     const next = (await fetch(`${shop.url}/health`)).headers.get("x-request-id");
     expect(next).not.toBe(id);
-    await Bun.sleep(20);
-    const lines = shop.logs
-      .join("")
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const read = () =>
+      shop.logs
+        .join("")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    // Lines are buffered and flushed every 25 ms, later on a loaded machine: wait for both, then check.
+    for (
+      let i = 0;
+      i < 200 && read().filter((l) => l.request_id === id || l.request_id === "trace-abc.123").length < 2;
+      i++
+    )
+      await Bun.sleep(25);
+    const lines = read();
     const line = lines.find((l) => l.request_id === "trace-abc.123");
     expect(line).toMatchObject({ msg: "request", method: "GET", route: "/products/:productId", status: 404 });
     expect(lines.filter((l) => l.request_id === id)).toHaveLength(1);
