@@ -62,3 +62,12 @@ export function isAwsTransient(err: unknown): boolean {
     isNetworkError((err as { cause?: unknown }).cause) || /socket|ECONNRESET|ECONNREFUSED/i.test(err.message)
   );
 }
+
+/** String message attributes in the shape SNS and SQS both take; undefined when there are none. */
+export function stringAttributes(
+  attributes: Record<string, string>,
+): Record<string, { DataType: "String"; StringValue: string }> | undefined {
+  const entries = Object.entries(attributes);
+  if (entries.length === 0) return undefined;
+  return Object.fromEntries(entries.map(([k, v]) => [k, { DataType: "String", StringValue: v }]));
+}

@@ -17,5 +17,5 @@ export function guardAll<T extends object>(target: T, policy: DependencyPolicy):
 
 /** Publishing under a policy: queue faults are retried and feed the breaker like any dependency's. */
 export function guardedPublisher(inner: OrderPublisher, policy: DependencyPolicy): OrderPublisher {
-  return { publish: (body) => policy.execute(() => inner.publish(body)) };
+  return { publish: (body, attributes) => policy.execute(() => inner.publish(body, attributes)) };
 }

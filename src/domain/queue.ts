@@ -12,8 +12,11 @@ export interface QueueMessage {
 }
 
 export interface OrderPublisher {
-  /** Resolves with the message id once the message is durably accepted. */
-  publish(body: string): Promise<string>;
+  /**
+   * Resolves with the queue's message id once the message is durably accepted; `attributes` travel as
+   * the message's string attributes (SNS/SQS MessageAttributes).
+   */
+  publish(body: string, attributes?: Record<string, string>): Promise<string>;
 }
 
 export interface QueueConsumer {

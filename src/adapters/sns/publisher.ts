@@ -1,7 +1,7 @@
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import type { Config } from "../../config.ts";
 import type { OrderPublisher } from "../../domain/queue.ts";
-import { awsClientConfig } from "../aws.ts";
+import { awsClientConfig, stringAttributes } from "../aws.ts";
 
 /** The topic `topicArn` (SNS_TOPIC_ARN), with a client from the SDK's standard variables. */
 export function createSnsPublisher(config: Config, topicArn: string): SnsPublisher {
@@ -15,8 +15,14 @@ export class SnsPublisher implements OrderPublisher {
     private readonly topicArn: string,
   ) {}
 
-  async publish(body: string): Promise<string> {
-    const r = await this.sns.send(new PublishCommand({ TopicArn: this.topicArn, Message: body }));
+  async publish(body: string, attributes: Record<string, string> = {}): Promise<string> {
+    const r = await this.sns.send(
+      new PublishCommand({
+        TopicArn: this.topicArn,
+        Message: body,
+        MessageAttributes: stringAttributes(attributes),
+      }),
+    );
     return r.MessageId ?? "";
   }
 }

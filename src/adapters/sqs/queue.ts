@@ -7,7 +7,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { Config } from "../../config.ts";
 import type { OrderPublisher, QueueConsumer, QueueMessage } from "../../domain/queue.ts";
-import { awsClientConfig } from "../aws.ts";
+import { awsClientConfig, stringAttributes } from "../aws.ts";
 
 /** The queue at `queueUrl` (SQS_QUEUE_URL), with a client from the SDK's standard variables. */
 export function createSqsQueue(config: Config, queueUrl: string): SqsQueue {
@@ -21,8 +21,14 @@ export class SqsQueue implements QueueConsumer, OrderPublisher {
     private readonly queueUrl: string,
   ) {}
 
-  async publish(body: string): Promise<string> {
-    const r = await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body }));
+  async publish(body: string, attributes: Record<string, string> = {}): Promise<string> {
+    const r = await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: body,
+        MessageAttributes: stringAttributes(attributes),
+      }),
+    );
     return r.MessageId ?? "";
   }
 
