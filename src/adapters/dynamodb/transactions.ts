@@ -195,13 +195,17 @@ export class DynamoCommerceWrites implements CommerceWrites {
         });
       }
     }
+    let reasons: Reason[] | undefined;
     try {
-      if ((await this.transact(items, token)) !== undefined) return undefined;
+      reasons = await this.transact(items, token);
     } catch (err) {
-      // Another copy of the message sent this step with other timestamps: the caller re-reads.
-      if (err instanceof Error && err.name === "IdempotentParameterMismatchException") return undefined;
-      throw err;
+      if (!(err instanceof Error && err.name === "IdempotentParameterMismatchException")) throw err;
+      // An earlier attempt at this step (a redelivery's, another copy's) used the token with its own
+      // timestamp. Its conditions (processing, stock reserved) let only one attempt ever apply, so this
+      // one goes under a token of its own rather than wait out the token's 10 minutes.
+      reasons = await this.transact(items, crypto.randomUUID());
     }
+    if (reasons !== undefined) return undefined;
     const stock = cartOrder ? { stock: values[":moved"] as Order["stock"] } : {};
     return { ...order, ...update, ...stock, updated_at: values[":now"] as string };
   }
