@@ -45,6 +45,8 @@ export interface Order {
   source: OrderSource;
   /** Identifies the request that created the order, so a retry with the same order_id can be told apart. */
   request_hash: string;
+  /** Sync orders: the request that created it, so that request recognises its own write after a lost answer. */
+  request_id?: string;
   /** Async and cart orders: the id of the outbox record written with the order, answered as `message_id`. */
   message_id?: string;
   /** Cart orders: the card to charge and the cart, whose stock reservations the processor ships or releases. */

@@ -53,6 +53,9 @@ export interface Relay {
 /** The relay when a processor will consume what is published; else why the async path is off here. */
 export type IntakeState = { relay: Relay } | { unavailable: string };
 
+/** Waits before resending a sync order's create whose answer was lost; then the request answers 503. */
+const CREATE_RESENDS_MS = [200, 1000] as const;
+
 export class OrderService {
   constructor(
     private readonly deps: OrderServiceDeps,
@@ -115,8 +118,8 @@ export class OrderService {
 
   /** Charges inline: the seeds' synchronous design, bounded by PAYMENT_CONCURRENCY. */
   async placeSync(input: OrderInput): Promise<OrderView> {
-    const order = await this.newOrder(input, "sync", "processing");
-    const created = await this.guard("store the order", () => this.deps.store.create(order));
+    const order = { ...(await this.newOrder(input, "sync", "processing")), request_id: crypto.randomUUID() };
+    const created = await this.createSync(order);
     if (!created.created) return this.replaySync(created.existing, order);
     try {
       if (!(await this.deps.paymentSlots.acquire(this.deps.syncQueueTimeoutMs))) {
@@ -142,6 +145,25 @@ export class OrderService {
     } catch (err) {
       await this.deps.store.discard(order.order_id, order.request_hash).catch(() => {});
       throw err;
+    }
+  }
+
+  /**
+   * Stores a new sync order. A create whose answer was lost (a timeout) may have landed: it is resent,
+   * and an order carrying this request's own request_id is that landed write, which this request then
+   * pays, rather than leaving it processing with nobody to finish it.
+   */
+  private async createSync(order: Order): Promise<{ created: true } | { created: false; existing: Order }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await this.guard("store the order", () => this.deps.store.create(order));
+        if (!r.created && r.existing.request_id === order.request_id) return { created: true };
+        return r;
+      } catch (err) {
+        const unknown = err instanceof DomainError && err.code === "DEPENDENCY_UNAVAILABLE";
+        if (!unknown || attempt >= CREATE_RESENDS_MS.length) throw err;
+        await sleep(CREATE_RESENDS_MS[attempt] ?? 0);
+      }
     }
   }
 

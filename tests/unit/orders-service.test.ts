@@ -68,6 +68,22 @@ describe("placeSync", () => {
     expect(await holding).toMatchObject({ status: "completed" });
   });
 
+  test("a create whose answer was lost but which landed is resent and recognised: the order is paid, not left processing", async () => {
+    const shop = memoryCommerce();
+    const create = shop.orders.create.bind(shop.orders);
+    let lose = 1;
+    shop.orders.create = async (o) => {
+      const r = await create(o);
+      if (lose-- > 0) throw unavailable("orders did not answer", 1);
+      return r;
+    };
+    expect(await shop.pipeline.placeSync(input())).toMatchObject({ order_id: "o-1", status: "completed" });
+    expect(shop.ledger.records.size).toBe(1);
+    // Another request with the same order_id and payload is a replay, not the owner.
+    expect(await shop.pipeline.placeSync(input())).toMatchObject({ status: "completed" });
+    expect(shop.ledger.records.size).toBe(1);
+  });
+
   test("a gateway outage is DEPENDENCY_UNAVAILABLE and leaves no order behind, so a retry starts afresh", async () => {
     let down = true;
     const flaky: PaymentGateway = {
