@@ -306,11 +306,11 @@ export const vars = {
     expected: "an SQS queue URL",
     doc: "The processor consumes orders here; the api publishes here directly when SNS_TOPIC_ARN is unset",
   }),
-  CHECKOUT_STALE_MS: v({
-    schema: integer(1, 3_600_000),
-    default: "30000",
-    expected: "integer ms 1..3600000",
-    doc: "A cart checkout unfinished this long (its process died) is resumed by the next checkout request",
+  OUTBOX_SWEEP_MS: v({
+    schema: integer(50, 3_600_000),
+    default: "2000",
+    expected: "integer ms 50..3600000",
+    doc: "The outbox relay sweeps the outbox this often and publishes records older than this (left by a failed publish or a process that died)",
   }),
   ORDERS_TABLE: v({
     schema: text(255),
@@ -336,6 +336,11 @@ export const vars = {
     schema: text(255),
     expected: "DynamoDB table name",
     doc: "int32 id allocation shared by processes (pk name S); in memory when unset",
+  }),
+  OUTBOX_TABLE: v({
+    schema: text(255),
+    expected: "DynamoDB table name",
+    doc: "Order messages waiting for the outbox relay (pk id S), written in the same transaction as their order; in memory when unset",
   }),
   // Auctions (bidder, broadcaster, archiver)
   DATABASE_URL: v({

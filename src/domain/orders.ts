@@ -47,11 +47,19 @@ export interface Order {
   source: OrderSource;
   /** Identifies the request that created the order, so a retry with the same order_id can be told apart. */
   request_hash: string;
-  /** Set once the order has been handed to the queue. */
+  /** Sync orders: the request that created it, so that request recognises its own write after a lost answer. */
+  request_id?: string;
+  /** Async and cart orders: the id of the outbox record written with the order, answered as `message_id`. */
   message_id?: string;
   /** Cart orders: the card to charge and the cart, whose stock reservations the processor ships or releases. */
   card_number?: string;
   cart_id?: number;
+  /**
+   * Cart orders: where the stock taken for this order is. It moves with the order in one atomic step
+   * (reserved at checkout, shipped on completion, released on failure), so stock is never reserved for an
+   * order that does not exist and never moved twice, with no per-order tags on the stock item.
+   */
+  stock?: "reserved" | "shipped" | "released";
   transaction_id?: string;
   created_at: string;
   updated_at: string;
@@ -156,10 +164,9 @@ export interface OrderStore {
    * re-reads to find out why).
    */
   transition(orderId: string, from: readonly OrderStatus[], update: OrderUpdate): Promise<Order | undefined>;
-  setMessageId(orderId: string, messageId: string): Promise<void>;
   /**
-   * Compensation: removes an order that was never handed to the queue and is not final, if
-   * `requestHash` still matches (so a different request's order is never removed).
+   * Compensation of the sync path: removes an order that was never handed to the queue and is not final,
+   * if `requestHash` still matches (so a different request's order is never removed).
    */
   discard(orderId: string, requestHash: string): Promise<void>;
 }

@@ -38,16 +38,19 @@ export const DEPS = {
   idempotencyStore: ["config", "dynamodb", "resilience"],
   idAllocator: ["config", "dynamodb", "resilience"],
   chargeLedger: ["config", "dynamodb", "resilience"],
+  outboxStore: ["config", "dynamodb", "resilience"],
   orderQueue: ["config", "metrics", "resilience"],
   paymentGateway: ["config", "resilience", "chargeLedger", "metrics"],
-  orders: ["config", "logger", "orderStore", "orderQueue", "paymentGateway"],
-  checkout: ["config", "logger", "cartStore", "inventoryStore", "orderStore", "idAllocator", "idempotencyStore", "orders"],
+  // Publishes the outbox: needed by "orders", so it runs wherever orders are accepted (api, bidder).
+  outboxRelay: ["config", "logger", "metrics", "outboxStore", "orderQueue"],
+  orders: ["config", "logger", "dynamodb", "resilience", "orderStore", "outboxStore", "outboxRelay", "orderQueue", "paymentGateway"],
+  checkout: ["config", "logger", "dynamodb", "resilience", "cartStore", "inventoryStore", "orderStore", "outboxStore", "idAllocator", "idempotencyStore", "orders"],
   carts: ["cartStore", "idAllocator", "productStore", "inventoryStore"],
   payments: ["cartStore", "inventoryStore", "orderStore", "paymentGateway", "idempotencyStore"],
   warehouse: ["inventoryStore"],
   ordersApi: ["http", "orders", "logger"],
   commerceApi: ["http", "config", "carts", "checkout", "payments", "warehouse"],
-  orderWorker: ["orderStore", "inventoryStore", "paymentGateway"],
+  orderWorker: ["config", "dynamodb", "resilience", "orderStore", "inventoryStore", "paymentGateway"],
   // "server" first: the processor starts after the HTTP server and stops before it (drain order).
   orderProcessor: ["server", "config", "logger", "metrics", "orderQueue", "orderWorker"],
   // The processor on Lambda: the Runtime API loop hands it events; no poller, no HTTP server.
@@ -142,7 +145,8 @@ export const USES = {
   idempotencyStore: ["IDEMPOTENCY_TABLE"],
   idAllocator: ["COUNTERS_TABLE"],
   chargeLedger: ["IDEMPOTENCY_TABLE"],
-  orders: ["publishOrders"],
+  outboxStore: ["OUTBOX_TABLE"],
+  outboxRelay: ["publishOrders"],
   orderProcessor: ["consumeOrders"],
   // Lambda's event source mapping receives and deletes; the function only sets failed messages' retry times.
   lambdaProcessor: ["retryOrders"],

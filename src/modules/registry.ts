@@ -14,6 +14,7 @@ import type { IdAllocator } from "../domain/counters.ts";
 import type { IdempotencyStore } from "../domain/idempotency.ts";
 import type { InventoryStore } from "../domain/inventory.ts";
 import type { OrderStore } from "../domain/orders.ts";
+import type { OutboxStore } from "../domain/outbox.ts";
 import type { ChargeLedger, PaymentGateway } from "../domain/payments.ts";
 import type { ProductCache, ProductCatalog } from "../domain/product-catalog.ts";
 import type { ProductStore } from "../domain/products.ts";
@@ -26,6 +27,7 @@ import type { AuctionHistory, AuctionItems } from "../services/auction-items.ts"
 import type { CartService } from "../services/carts.ts";
 import type { CheckoutService } from "../services/checkout.ts";
 import type { OrderService } from "../services/orders.ts";
+import type { OutboxRelay } from "../services/outbox-relay.ts";
 import type { PaymentService } from "../services/payments.ts";
 import type { OrderWorker, QueueProcessor } from "../services/processor.ts";
 import type { WarehouseService } from "../services/warehouse.ts";
@@ -69,6 +71,9 @@ export interface Modules {
   idempotencyStore: IdempotencyStore;
   idAllocator: IdAllocator;
   chargeLedger: ChargeLedger;
+  outboxStore: OutboxStore;
+  /** Publishes committed outbox records; runs wherever orders are accepted. */
+  outboxRelay: OutboxRelay;
   orderQueue: OrderQueue;
   paymentGateway: PaymentGateway;
   orders: OrderService;

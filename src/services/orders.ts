@@ -1,8 +1,9 @@
 /**
- * Accepting orders. The async path stores the order as pending, then publishes its id; if publishing
- * fails the order is deleted again (compensation) and the client is told to retry, so a retry with the same
- * order_id starts from nothing. A crash between the two steps leaves a pending order without a
- * message: inert (nothing charges it), and the client's retry with the same order_id publishes it.
+ * Accepting orders. The async path writes the order (pending) and its outbox record in one atomic step
+ * (src/domain/transactions.ts) and answers 202 with the record's id as `message_id`; the outbox relay
+ * publishes it. So a 202 always means the order exists and will be processed, and a resend with the same
+ * order_id and payload finds the order and replays that first answer, whatever happened in between (a
+ * timeout, an open breaker, a crash). A 503 means the outcome is unknown: the resend tells.
  */
 
 import { fromCents } from "../domain/money.ts";
@@ -17,9 +18,10 @@ import {
   requestHash,
   toLines,
 } from "../domain/orders.ts";
+import { type OutboxRecord, orderMessageRecord } from "../domain/outbox.ts";
 import { conflict, DomainError, notFound, unavailable } from "../domain/outcomes.ts";
 import { chargeKey, declinedFailure, type PaymentGateway } from "../domain/payments.ts";
-import type { OrderPublisher } from "../domain/queue.ts";
+import { type CommerceWrites, requestToken } from "../domain/transactions.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
 import type { Semaphore } from "../util/semaphore.ts";
@@ -34,6 +36,7 @@ export interface AsyncAccepted {
 
 export interface OrderServiceDeps {
   store: OrderStore;
+  writes: Pick<CommerceWrites, "acceptOrder">;
   gateway: PaymentGateway;
   logger: Logger;
   /** Bounds concurrent payments on the sync path (PAYMENT_CONCURRENCY). */
@@ -42,21 +45,26 @@ export interface OrderServiceDeps {
   paymentSimMs: number;
 }
 
-/** Why the async path is off in this process; undefined when a processor will consume what is published. */
-export type PublisherState = { publisher: OrderPublisher } | { unavailable: string };
+/** What publishes committed outbox records (the outbox relay). */
+export interface Relay {
+  handOver(record: OutboxRecord): void;
+}
 
-/** A request that finds its order_id freshly created but unpublished waits this long for the first one. */
-const PUBLISH_GRACE_MS = 5000;
+/** The relay when a processor will consume what is published; else why the async path is off here. */
+export type IntakeState = { relay: Relay } | { unavailable: string };
+
+/** Waits before resending a sync order's create whose answer was lost; then the request answers 503. */
+const CREATE_RESENDS_MS = [200, 1000] as const;
 
 export class OrderService {
   constructor(
     private readonly deps: OrderServiceDeps,
-    private readonly publisherState: PublisherState,
+    private readonly intakeState: IntakeState,
   ) {}
 
   /** False when nothing would consume what this process publishes: the async path and checkout refuse. */
   acceptsAsync(): boolean {
-    return "publisher" in this.publisherState;
+    return "relay" in this.intakeState;
   }
 
   async view(orderId: string): Promise<OrderView> {
@@ -66,32 +74,33 @@ export class OrderService {
   }
 
   /** Refuses (DEPENDENCY_UNAVAILABLE, naming what is missing) when no processor would consume what is published. */
-  publisher(): OrderPublisher {
-    const state = this.publisherState;
+  intake(): Relay {
+    const state = this.intakeState;
     if ("unavailable" in state) throw unavailable(state.unavailable);
-    return state.publisher;
+    return state.relay;
   }
 
-  async acceptAsync(input: OrderInput): Promise<AsyncAccepted> {
-    const publisher = this.publisher();
+  /** `attributes` become the message's attributes (e.g. a traceparent), kept in the outbox record. */
+  async acceptAsync(input: OrderInput, attributes: Record<string, string> = {}): Promise<AsyncAccepted> {
+    const relay = this.intake();
     const order = await this.newOrder(input, "async", "pending");
-    const deadline = Date.now() + PUBLISH_GRACE_MS;
-    for (;;) {
-      const created = await this.guard("store the order", () => this.deps.store.create(order));
-      if (created.created) return this.publish(publisher, order);
-      const existing = created.existing;
-      if (existing.request_hash !== order.request_hash || existing.source !== "async") {
-        throw conflict(`order ${order.order_id} already exists with a different payload`);
-      }
-      if (existing.message_id !== undefined) {
-        return { order_id: existing.order_id, status: "pending", message_id: existing.message_id };
-      }
-      // The first request may still be publishing (or failing and deleting): wait for it, then take over.
-      // An order older than the grace period was left by a crash: take over at once.
-      const age = Date.now() - Date.parse(existing.created_at);
-      if (age >= PUBLISH_GRACE_MS || Date.now() >= deadline) return this.publish(publisher, existing);
-      await sleep(20);
+    const record = orderMessageRecord(order.order_id, attributes);
+    order.message_id = record.id;
+    // This request's own transaction: its resends after a timeout are the same one (see transactions.ts).
+    const token = await requestToken("accept", order.order_id, order.request_hash, record.id);
+    const result = await this.guard("store the order", () =>
+      this.deps.writes.acceptOrder(order, record, token),
+    );
+    if (result.created) {
+      relay.handOver(record);
+      return { order_id: order.order_id, status: "pending", message_id: record.id };
     }
+    const existing = result.existing;
+    if (existing.request_hash !== order.request_hash || existing.source !== "async") {
+      throw conflict(`order ${order.order_id} already exists with a different payload`);
+    }
+    // Committed with its outbox record in one step, so it will be processed: replay the first answer.
+    return { order_id: existing.order_id, status: "pending", message_id: existing.message_id ?? "" };
   }
 
   /**
@@ -107,38 +116,10 @@ export class OrderService {
     });
   }
 
-  /** Publishes an order already stored; on failure the order is removed and the caller is told to retry. */
-  async publish(publisher: OrderPublisher, order: Order): Promise<AsyncAccepted> {
-    let messageId: string;
-    try {
-      messageId = await publisher.publish(JSON.stringify({ order_id: order.order_id }));
-    } catch (err) {
-      this.deps.logger.warn("publishing the order failed; removing it", {
-        order_id: order.order_id,
-        ...errorFields(err),
-      });
-      await this.deps.store.discard(order.order_id, order.request_hash).catch((e) =>
-        this.deps.logger.error("could not remove the unpublished order", {
-          order_id: order.order_id,
-          ...errorFields(e),
-        }),
-      );
-      throw unavailable("the order queue is unavailable; retry with the same order_id", 1);
-    }
-    await this.deps.store.setMessageId(order.order_id, messageId).catch((err) =>
-      // The message is out and the processor reads the order itself; only the replayed message_id is lost.
-      this.deps.logger.warn("could not record the message id", {
-        order_id: order.order_id,
-        ...errorFields(err),
-      }),
-    );
-    return { order_id: order.order_id, status: "pending", message_id: messageId };
-  }
-
   /** Charges inline: the seeds' synchronous design, bounded by PAYMENT_CONCURRENCY. */
   async placeSync(input: OrderInput): Promise<OrderView> {
-    const order = await this.newOrder(input, "sync", "processing");
-    const created = await this.guard("store the order", () => this.deps.store.create(order));
+    const order = { ...(await this.newOrder(input, "sync", "processing")), request_id: crypto.randomUUID() };
+    const created = await this.createSync(order);
     if (!created.created) return this.replaySync(created.existing, order);
     try {
       if (!(await this.deps.paymentSlots.acquire(this.deps.syncQueueTimeoutMs))) {
@@ -164,6 +145,25 @@ export class OrderService {
     } catch (err) {
       await this.deps.store.discard(order.order_id, order.request_hash).catch(() => {});
       throw err;
+    }
+  }
+
+  /**
+   * Stores a new sync order. A create whose answer was lost (a timeout) may have landed: it is resent,
+   * and an order carrying this request's own request_id is that landed write, which this request then
+   * pays, rather than leaving it processing with nobody to finish it.
+   */
+  private async createSync(order: Order): Promise<{ created: true } | { created: false; existing: Order }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await this.guard("store the order", () => this.deps.store.create(order));
+        if (!r.created && r.existing.request_id === order.request_id) return { created: true };
+        return r;
+      } catch (err) {
+        const unknown = err instanceof DomainError && err.code === "DEPENDENCY_UNAVAILABLE";
+        if (!unknown || attempt >= CREATE_RESENDS_MS.length) throw err;
+        await sleep(CREATE_RESENDS_MS[attempt] ?? 0);
+      }
     }
   }
 

@@ -2,15 +2,19 @@
  * What the processor does with one order, and the loop that feeds it from the queue.
  *
  * Exactly-once in effect on an at-least-once queue: every step is conditional or keyed by the order
- * id (claim pending→processing, the gateway charge keyed by order or cart, stock moves tagged with the
- * order id, the final conditional transition), so a redelivery, a second copy of the message or a
- * restart after kill -9 resumes the order without repeating a charge or a stock move.
+ * id, so a redelivery, a second copy of the message, a restart after kill -9 or a write that timed out
+ * resumes the order without repeating a charge or a stock move:
+ * - claim pending|processing → processing: one item, a plain conditional write;
+ * - the gateway charge, keyed by order or cart (a timeout is resolved by the same key's replay);
+ * - the final status and, for cart orders, the stock it held (reserved → shipped, or back to available):
+ *   several items, so one transaction (CommerceWrites.finishOrder) with a token per order and outcome;
+ *   a timeout there throws, and the redelivery's resend finds the order final or finishes it.
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { InventoryStore } from "../domain/inventory.ts";
 import { isFinal, type Order, type OrderStore, parseOrderMessage } from "../domain/orders.ts";
 import { chargeKey, declinedFailure, type PaymentGateway } from "../domain/payments.ts";
 import type { QueueConsumer, QueueMessage } from "../domain/queue.ts";
+import { type CommerceWrites, type FinalUpdate, requestToken } from "../domain/transactions.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
 import { type Carrier, traced, tracing } from "../observability/tracing.ts";
@@ -22,7 +26,7 @@ export type Outcome = "completed" | "failed" | "duplicate" | "orphan";
 export class OrderWorker {
   constructor(
     private readonly store: OrderStore,
-    private readonly inventory: InventoryStore,
+    private readonly writes: Pick<CommerceWrites, "finishOrder">,
     private readonly gateway: PaymentGateway,
   ) {}
 
@@ -32,7 +36,7 @@ export class OrderWorker {
    */
   async process(orderId: string): Promise<Outcome> {
     const order = await this.store.get(orderId);
-    // Compensation removed it (publishing looked failed but the message got out): nothing to do.
+    // No such order (a stray message, or its table emptied since): nothing to do.
     if (!order) return "orphan";
     if (isFinal(order.status)) return "duplicate";
     const step = { attributes: { "order.id": orderId } };
@@ -48,40 +52,26 @@ export class OrderWorker {
         settlesOrder: true,
       }),
     );
-    if (result.approved) {
-      await this.moveStock(order, "ship");
-      const done = await traced("order complete", step, () =>
-        this.store.transition(orderId, ["processing"], {
-          status: "completed",
-          transaction_id: result.transaction_id,
-        }),
-      );
-      return done ? "completed" : this.settled(orderId);
-    }
-    await this.moveStock(order, "release");
-    const done = await traced("order complete", step, () =>
-      this.store.transition(orderId, ["processing"], {
-        status: "failed",
-        failure_reason: declinedFailure(result.reason),
-      }),
+    const done = await this.finish(
+      order,
+      result.approved
+        ? { status: "completed", transaction_id: result.transaction_id }
+        : { status: "failed", failure_reason: declinedFailure(result.reason) },
     );
-    return done ? "failed" : this.settled(orderId);
+    if (!done) return this.settled(orderId);
+    return done.status === "completed" ? "completed" : "failed";
   }
 
-  /** Cart orders hold reservations made at checkout: shipped once paid, released once declined. */
-  private async moveStock(order: Order, how: "ship" | "release"): Promise<void> {
-    if (order.cart_id === undefined) return;
-    await traced(`order stock ${how}`, { attributes: { "order.id": order.order_id } }, () =>
-      this.moveLines(order, how),
-    );
-  }
-
-  private async moveLines(order: Order, how: "ship" | "release"): Promise<void> {
-    for (const line of order.items) {
-      const productId = Number(line.product_id);
-      if (how === "ship") await this.inventory.shipFor(order.order_id, productId, line.quantity);
-      else await this.inventory.releaseFor(order.order_id, productId, line.quantity);
-    }
+  /**
+   * Cart orders' reservations move with the final status: shipped once paid, released once declined.
+   * One transaction, so one span; `order.stock` says which way a cart order's stock moved.
+   */
+  private async finish(order: Order, update: FinalUpdate): Promise<Order | undefined> {
+    const token = await requestToken("finish", order.order_id, update.status);
+    const attributes: Record<string, string> = { "order.id": order.order_id };
+    if (order.cart_id !== undefined)
+      attributes["order.stock"] = update.status === "completed" ? "ship" : "release";
+    return traced("order complete", { attributes }, () => this.writes.finishOrder(order, update, token));
   }
 
   /** A conditional write lost: another copy of the message finished the order, or something odd happened. */

@@ -52,7 +52,7 @@ export interface Statement {
   Resource: string[];
 }
 
-/** Item-level access as the stores use it; no Scan, no table management. */
+/** Item-level access as the stores use it; no Scan (but of the outbox: SweepOutbox), no table management. */
 const DYNAMODB_ITEM_ACTIONS = [
   "dynamodb:GetItem",
   "dynamodb:BatchGetItem",
@@ -149,6 +149,15 @@ export function appStatements(props: AppResources, needs: AppNeeds): Statement[]
       Effect: "Allow",
       Action: DYNAMODB_ITEM_ACTIONS,
       Resource: needs.tables.map((t) => props.tables[t].arn),
+    });
+  }
+  if (needs.tables.includes("outbox")) {
+    // The outbox relay's sweep: the table holds only unpublished records, so a Scan of it stays small.
+    statements.push({
+      Sid: "SweepOutbox",
+      Effect: "Allow",
+      Action: ["dynamodb:Scan"],
+      Resource: [props.tables.outbox.arn],
     });
   }
   if (needs.publishOrders) {

@@ -7,6 +7,7 @@ import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { TABLES } from "../../src/adapters/dynamodb/tables.ts";
 import { migrate } from "../../src/cli/migrate.ts";
 import { loadConfig } from "../../src/config.ts";
+import { stopProcess } from "./deps.ts";
 
 export const runId = () => `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
@@ -67,5 +68,54 @@ export async function startQueues(opts: { maxReceiveCount: number; visibilityS?:
       AWS_REGION: "us-east-1",
     },
     stop: () => server.stop(),
+  };
+}
+
+export interface QueuesProcess {
+  env: Record<string, string>;
+  dlqUrl: string;
+  /** SIGSTOP, resolved once every thread is stopped; nothing answers until `resume()`. */
+  pause(): Promise<void>;
+  resume(): void;
+  kill(): Promise<void>;
+}
+
+/** startQueues' topic and queues, served by fauxqs in a child process (dies with the test process). */
+export async function startQueuesProcess(opts: { maxReceiveCount: number }): Promise<QueuesProcess> {
+  const proc = Bun.spawn(
+    [
+      "setpriv",
+      "--pdeathsig",
+      "KILL",
+      process.execPath,
+      new URL("./fauxqs-child.ts", import.meta.url).pathname,
+      String(opts.maxReceiveCount),
+    ],
+    { stdin: "ignore", stdout: "pipe", stderr: "inherit" },
+  );
+  const reader = proc.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`fauxqs exited before listening (code ${await proc.exited})`);
+    text += new TextDecoder().decode(value);
+  }
+  // Keeps draining, so its pipe never fills.
+  void (async () => {
+    while (!(await reader.read()).done) {}
+  })();
+  const { env, dlqUrl } = JSON.parse(text.slice(0, text.indexOf("\n"))) as {
+    env: Record<string, string>;
+    dlqUrl: string;
+  };
+  return {
+    env,
+    dlqUrl,
+    pause: () => stopProcess(proc.pid),
+    resume: () => proc.kill("SIGCONT"),
+    kill: async () => {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
   };
 }

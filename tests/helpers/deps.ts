@@ -81,17 +81,24 @@ async function startChild(spec: ChildSpec, prefix: readonly string[]): Promise<C
     },
     restart: start,
     pause: async () => {
-      const pid = proc?.pid;
-      proc?.kill("SIGSTOP");
-      const deadline = Date.now() + 5000;
-      while (pid !== undefined && !threadStates(pid).every((state) => state === "T")) {
-        if (Date.now() > deadline) throw new Error(`${spec.what} did not stop on SIGSTOP`);
-        await Bun.sleep(5);
-      }
+      if (proc) await stopProcess(proc.pid, spec.what);
     },
     resume: () => proc?.kill("SIGCONT"),
     pid: () => proc?.pid,
   };
+}
+
+/**
+ * SIGSTOP, resolved once every thread of `pid` is stopped (a signal is delivered asynchronously; a JVM
+ * has dozens of threads).
+ */
+export async function stopProcess(pid: number, what = `process ${pid}`): Promise<void> {
+  process.kill(pid, "SIGSTOP");
+  const deadline = Date.now() + 5000;
+  while (!threadStates(pid).every((state) => state === "T")) {
+    if (Date.now() > deadline) throw new Error(`${what} did not stop on SIGSTOP`);
+    await Bun.sleep(5);
+  }
 }
 
 /** The state letter (R, S, T, …) of each thread of `pid`, from /proc; a thread that just ended is left out. */

@@ -10,8 +10,10 @@ import { MemoryIdAllocator } from "../../src/adapters/memory/counters.ts";
 import { MemoryIdempotencyStore } from "../../src/adapters/memory/idempotency.ts";
 import { MemoryInventoryStore } from "../../src/adapters/memory/inventory.ts";
 import { MemoryOrderStore } from "../../src/adapters/memory/orders.ts";
+import { MemoryOutbox } from "../../src/adapters/memory/outbox.ts";
 import { MemoryProductStore } from "../../src/adapters/memory/products.ts";
 import { MemoryQueue } from "../../src/adapters/memory/queue.ts";
+import { MemoryCommerceWrites } from "../../src/adapters/memory/transactions.ts";
 import {
   createGatewayMetrics,
   paymentPolicy,
@@ -25,18 +27,22 @@ import { createLogger } from "../../src/observability/log.ts";
 import { createResilience } from "../../src/resilience/index.ts";
 import { CartService } from "../../src/services/carts.ts";
 import { CheckoutService } from "../../src/services/checkout.ts";
-import { OrderService, type PublisherState } from "../../src/services/orders.ts";
+import { OrderService } from "../../src/services/orders.ts";
+import { createRelayMetrics, OutboxRelay } from "../../src/services/outbox-relay.ts";
 import { PaymentService } from "../../src/services/payments.ts";
 import { Semaphore } from "../../src/util/semaphore.ts";
 
 export interface CommerceOptions {
-  /** What orders are published to; default an in-process queue. `{unavailable}`: no processor here. */
-  publisher?: PublisherState;
+  /** What the outbox relay publishes to; default the in-process queue. */
+  publisher?: OrderPublisher;
+  /** Set: no processor consumes orders here, and the async path and checkout say this. */
+  unavailable?: string;
   /** Default: the simulated gateway with no latency over an in-memory ledger. */
   gateway?: PaymentGateway;
   paymentSlots?: number;
   syncQueueTimeoutMs?: number;
-  staleMs?: number;
+  /** The relay's sweep interval and age (OUTBOX_SWEEP_MS); the relay runs only when a test starts it. */
+  sweepMs?: number;
 }
 
 export function memoryCommerce(options: CommerceOptions = {}) {
@@ -52,7 +58,16 @@ export function memoryCommerce(options: CommerceOptions = {}) {
     idempotency: new MemoryIdempotencyStore(),
     ids: new MemoryIdAllocator(),
     products: new MemoryProductStore(),
+    outbox: new MemoryOutbox(),
   };
+  const writes = new MemoryCommerceWrites(stores);
+  const relay = new OutboxRelay(
+    stores.outbox,
+    options.publisher ?? queue,
+    { sweepMs: options.sweepMs ?? 50, concurrency: 8, batch: 100, drainMs: 1000 },
+    createRelayMetrics(registry),
+    logger,
+  );
   const gateway =
     options.gateway ??
     new SimulatedGateway(
@@ -64,21 +79,17 @@ export function memoryCommerce(options: CommerceOptions = {}) {
   const pipeline = new OrderService(
     {
       store: stores.orders,
+      writes,
       gateway,
       logger,
       paymentSlots: new Semaphore(options.paymentSlots ?? 4),
       syncQueueTimeoutMs: options.syncQueueTimeoutMs ?? 1000,
       paymentSimMs: 0,
     },
-    options.publisher ?? { publisher: queue },
+    options.unavailable === undefined ? { relay } : { unavailable: options.unavailable },
   );
   const cartService = new CartService(stores);
-  const checkout = new CheckoutService({
-    ...stores,
-    pipeline,
-    logger,
-    staleMs: options.staleMs ?? 30_000,
-  });
+  const checkout = new CheckoutService({ ...stores, writes, pipeline, logger });
   const payments = new PaymentService({ ...stores, gateway });
 
   /** A product in the catalogue with `available` units at `price` cents. */
@@ -93,7 +104,20 @@ export function memoryCommerce(options: CommerceOptions = {}) {
     for (const [pid, quantity] of lines) await cartService.addItem(id, pid, quantity);
     return id;
   };
-  return { ...stores, queue, ledger, gateway, pipeline, cartService, checkout, payments, product, cart };
+  return {
+    ...stores,
+    writes,
+    relay,
+    queue,
+    ledger,
+    gateway,
+    pipeline,
+    cartService,
+    checkout,
+    payments,
+    product,
+    cart,
+  };
 }
 
 /** A publisher that fails the first `failures` publishes, then hands messages to `queue`. */

@@ -335,12 +335,13 @@ describe.each(both)("%s: IAM", (_env, s) => {
     }
   });
 
-  test("api: DynamoDB on its tables and sns:Publish on its topic, nothing else", () => {
+  test("api: DynamoDB on its tables, Scan of the outbox only, sns:Publish on its topic, nothing else", () => {
     const st = taskPolicy(s.tf, "api") ?? [];
-    expect(st.map((x) => x.Sid)).toEqual(["Tables", "PublishOrders"]);
+    expect(st.map((x) => x.Sid)).toEqual(["Tables", "SweepOutbox", "PublishOrders"]);
     expect(resourcesOf(st[0] as PolicyStatement).sort()).toEqual(TABLES.map(tableArn).sort());
     expect(actionsOf(st[0] as PolicyStatement)).not.toContain("dynamodb:Scan");
-    expect(st[1]).toMatchObject({ Action: ["sns:Publish"], Resource: [topicArn] });
+    expect(st[1]).toMatchObject({ Action: ["dynamodb:Scan"], Resource: [tableArn("outbox")] });
+    expect(st[2]).toMatchObject({ Action: ["sns:Publish"], Resource: [topicArn] });
   });
 
   test("processor: consume its queue and touch only the order tables, never carts", () => {
@@ -363,7 +364,13 @@ describe.each(both)("%s: IAM", (_env, s) => {
   test("broadcaster calls no AWS API; the bidder settles wins into orders and reads bid history", () => {
     expect(taskPolicy(s.tf, "broadcaster")).toBeUndefined();
     const bidder = taskPolicy(s.tf, "bidder") ?? [];
-    expect(bidder.map((st) => st.Sid).sort()).toEqual(["ConnectToDatabase", "PublishOrders", "Tables"]);
+    // Settlements are accepted orders: the bidder runs the outbox relay too.
+    expect(bidder.map((st) => st.Sid).sort()).toEqual([
+      "ConnectToDatabase",
+      "PublishOrders",
+      "SweepOutbox",
+      "Tables",
+    ]);
     const tables = JSON.stringify(bidder.find((st) => st.Sid === "Tables")?.Resource);
     expect(tables).toContain("data_orders");
     expect(tables).not.toContain("data_carts");

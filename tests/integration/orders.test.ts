@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { MemoryChargeLedger } from "../../src/adapters/memory/charges.ts";
 import { MemoryOrderStore } from "../../src/adapters/memory/orders.ts";
-import type { Order } from "../../src/domain/orders.ts";
+import { MemoryOutbox } from "../../src/adapters/memory/outbox.ts";
+import { MemoryCommerceWrites } from "../../src/adapters/memory/transactions.ts";
+import type { OutboxRecord } from "../../src/domain/outbox.ts";
 import { DomainError } from "../../src/domain/outcomes.ts";
 import { createLogger } from "../../src/observability/log.ts";
-import { OrderService } from "../../src/services/orders.ts";
+import { OrderService, type OrderServiceDeps } from "../../src/services/orders.ts";
 import { Semaphore } from "../../src/util/semaphore.ts";
 import { eventually, get, metric, post } from "../helpers/http.ts";
 import { startTestShop, type TestShop } from "../helpers/shop.ts";
@@ -141,27 +143,34 @@ describe("orders contract (memory, in-process queue)", () => {
     expect(r.body).toMatchObject({ error: "NOT_FOUND" });
   });
 
-  test("publishing fails: 503, no order left behind, and a retry with the same order_id succeeds", async () => {
+  test("publishing fails: still 202, the order waits in the outbox and completes once the queue is back", async () => {
     const faults = shop.shop.manager.get("resilience").faults;
     faults.set("queue", { error: 1 });
     try {
-      const r = await post(`${shop.url}/orders/async`, order({ order_id: "pub-fail" }));
-      expect(r.status).toBe(503);
-      expect(r.body).toMatchObject({ error: "SERVICE_UNAVAILABLE" });
-      expect((await get(`${shop.url}/orders/pub-fail`)).status).toBe(404);
+      const first = await post(`${shop.url}/orders/async`, order({ order_id: "pub-fail" }));
+      expect(first.status).toBe(202);
+      expect((await get(`${shop.url}/orders/pub-fail`)).body).toMatchObject({ status: "pending" });
+      const ready = await get(`${shop.url}/ready`);
+      expect(JSON.stringify(ready.body)).toContain("lag_s");
+      // A resend replays the first answer while the message still waits.
+      expect(await post(`${shop.url}/orders/async`, order({ order_id: "pub-fail" }))).toEqual(first);
+      // The relay's publish (with the queue policy's retries) has failed: nothing reached the processor.
+      await eventually(async () =>
+        (await metric(shop.url, "outbox_publish_failures_total")) > 0 ? true : undefined,
+      );
+      expect((await get(`${shop.url}/orders/pub-fail`)).body).toMatchObject({ status: "pending" });
     } finally {
       faults.clear("queue");
     }
-    await Bun.sleep(50);
-    const retry = await post(`${shop.url}/orders/async`, order({ order_id: "pub-fail" }));
-    expect(retry.status).toBe(202);
+    // The next sweep publishes it.
     expect(await completed(shop.url, "pub-fail")).toMatchObject({ status: "completed" });
   });
 });
 
 describe("accept path failure points (service level)", () => {
-  const deps = (store: MemoryOrderStore) => ({
-    store,
+  const deps = (writes: OrderServiceDeps["writes"]) => ({
+    store: new MemoryOrderStore(),
+    writes,
     gateway: { charge: async () => ({ approved: true as const, transaction_id: "t" }) },
     logger: createLogger("silent"),
     paymentSlots: new Semaphore(1),
@@ -170,63 +179,51 @@ describe("accept path failure points (service level)", () => {
   });
   const input = { order_id: "o1", customer_id: 1, items: [{ product_id: 1, quantity: 1, price: 1 }] };
 
-  test("the store fails: 503 and nothing is published", async () => {
-    const store = new (class extends MemoryOrderStore {
-      override async create(): Promise<{ created: true } | { created: false; existing: Order }> {
-        throw new Error("store down");
-      }
-    })();
-    const published: string[] = [];
-    const service = new OrderService(deps(store), {
-      publisher: {
-        publish: async (b) => {
-          published.push(b);
-          return "m";
+  test("the store fails: 503 and nothing is handed to the relay", async () => {
+    const handed: OutboxRecord[] = [];
+    const service = new OrderService(
+      deps({
+        acceptOrder: async () => {
+          throw new Error("store down");
         },
-      },
-    });
+      }),
+      { relay: { handOver: (r) => handed.push(r) } },
+    );
     const err = await service.acceptAsync(input).catch((e) => e);
     expect(err).toBeInstanceOf(DomainError);
     expect((err as DomainError).code).toBe("DEPENDENCY_UNAVAILABLE");
-    expect(published).toEqual([]);
+    expect(handed).toEqual([]);
   });
 
-  test("publishing fails: 503 and the order is removed; the retry stores and publishes it", async () => {
-    const store = new MemoryOrderStore();
-    let fail = true;
-    const service = new OrderService(deps(store), {
-      publisher: {
-        publish: async () => {
-          if (fail) throw new Error("sns down");
-          return "m1";
+  test("the write timed out but landed: 503, then the resend replays that write's message_id", async () => {
+    const orders = new MemoryOrderStore();
+    const outbox = new MemoryOutbox();
+    const real = new MemoryCommerceWrites({ orders, outbox });
+    let landAndTimeOut = true;
+    const handed: OutboxRecord[] = [];
+    const service = new OrderService(
+      deps({
+        acceptOrder: async (o, r, t) => {
+          const result = await real.acceptOrder(o, r);
+          if (!landAndTimeOut) return result;
+          landAndTimeOut = false;
+          throw new DomainError("DEPENDENCY_UNAVAILABLE", `did not answer (token ${t})`);
         },
-      },
+      }),
+      { relay: { handOver: (r) => handed.push(r) } },
+    );
+    expect(((await service.acceptAsync(input).catch((e) => e)) as DomainError).code).toBe(
+      "DEPENDENCY_UNAVAILABLE",
+    );
+    const [record] = await outbox.pending(10);
+    expect(record).toBeDefined();
+    // The order exists with its message waiting, so the resend's answer is the landed write's.
+    expect(await service.acceptAsync(input)).toEqual({
+      order_id: "o1",
+      status: "pending",
+      message_id: record?.id ?? "",
     });
-    const err = await service.acceptAsync(input).catch((e) => e);
-    expect((err as DomainError).code).toBe("DEPENDENCY_UNAVAILABLE");
-    expect(await store.get("o1")).toBeUndefined();
-    fail = false;
-    expect(await service.acceptAsync(input)).toEqual({ order_id: "o1", status: "pending", message_id: "m1" });
-    expect(await store.get("o1")).toMatchObject({ status: "pending", message_id: "m1" });
-  });
-
-  test("a pending order left unpublished by a crash is published by the client's retry", async () => {
-    const store = new MemoryOrderStore();
-    const published: string[] = [];
-    const service = new OrderService(deps(store), {
-      publisher: {
-        publish: async (b) => {
-          published.push(b);
-          return "m2";
-        },
-      },
-    });
-    const stale = await service.newOrder(input, "async", "pending");
-    await store.create({ ...stale, created_at: new Date(Date.now() - 60_000).toISOString() });
-    const started = Date.now();
-    expect(await service.acceptAsync(input)).toMatchObject({ message_id: "m2" });
-    expect(published).toEqual([JSON.stringify({ order_id: "o1" })]);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await outbox.pending(10)).toHaveLength(1);
   });
 });
 

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { MemoryQueue } from "../../src/adapters/memory/queue.ts";
-import { checkoutIsStale } from "../../src/domain/carts.ts";
 import { fromCents, toCents } from "../../src/domain/money.ts";
 import { OrderItemSchema, parseOrderMessage } from "../../src/domain/orders.ts";
 import { APPROVING_CARDS, DECLINING_CARDS, declineReason, luhnValid } from "../../src/domain/payments.ts";
@@ -145,29 +144,5 @@ describe("MemoryQueue (SQS semantics)", () => {
     const aborted = q.receive(10, 20, 1, ctl.signal);
     ctl.abort();
     expect(await aborted).toEqual([]);
-  });
-});
-
-describe("checkoutIsStale", () => {
-  const base = { shopping_cart_id: 1, customer_id: 1, items: { "1": 1 }, created_at: "" };
-  test("only a checking_out cart with an order id, held for at least the stale time", () => {
-    const now = 100_000;
-    const held = (
-      startedAt: number | undefined,
-      status: "open" | "checking_out" | "checked_out" = "checking_out",
-    ) => ({
-      ...base,
-      status,
-      order_id: 7,
-      ...(startedAt === undefined ? {} : { checkout_started_at: startedAt }),
-    });
-    expect(checkoutIsStale(held(now - 30_000), now, 30_000)).toBe(true);
-    expect(checkoutIsStale(held(now - 29_999), now, 30_000)).toBe(false);
-    expect(checkoutIsStale(held(undefined), now, 30_000)).toBe(true);
-    expect(checkoutIsStale(held(0, "open"), now, 30_000)).toBe(false);
-    expect(checkoutIsStale(held(0, "checked_out"), now, 30_000)).toBe(false);
-    expect(checkoutIsStale({ ...base, status: "checking_out", checkout_started_at: 0 }, now, 30_000)).toBe(
-      false,
-    );
   });
 });

@@ -51,6 +51,7 @@ describe("resourcesOf", () => {
           "CARTS_TABLE",
           "COUNTERS_TABLE",
           "INVENTORY_TABLE",
+          "OUTBOX_TABLE",
         ],
         redis: true,
         postgres: false,
@@ -76,9 +77,9 @@ describe("resourcesOf", () => {
     [
       "bidder",
       {
-        // The closer settles wins into orders (the orders table, publishing), through the order
-        // service, whose gateway module brings the charge ledger's table; the bid history reads PostgreSQL.
-        tables: ["ORDERS_TABLE", "IDEMPOTENCY_TABLE"],
+        // The closer settles wins into orders (the orders and outbox tables, its relay publishing), through
+        // the order service, whose gateway module brings the charge ledger's table; the bid history reads PostgreSQL.
+        tables: ["ORDERS_TABLE", "IDEMPOTENCY_TABLE", "OUTBOX_TABLE"],
         redis: true,
         postgres: true,
         publishOrders: true,

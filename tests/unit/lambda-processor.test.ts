@@ -8,6 +8,7 @@ import { Registry } from "prom-client";
 import { MemoryChargeLedger } from "../../src/adapters/memory/charges.ts";
 import { MemoryInventoryStore } from "../../src/adapters/memory/inventory.ts";
 import { MemoryOrderStore } from "../../src/adapters/memory/orders.ts";
+import { MemoryCommerceWrites } from "../../src/adapters/memory/transactions.ts";
 import { createGatewayMetrics, SimulatedGateway } from "../../src/adapters/sim/payment-gateway.ts";
 import type { Order, OrderStore } from "../../src/domain/orders.ts";
 import { LambdaProcessor, type RecordOutcome } from "../../src/lambda/processor.ts";
@@ -65,12 +66,11 @@ function setup(opts: Setup = {}) {
       if (flaky.has(id)) throw Object.assign(new Error("store timed out"), { name: "TimeoutError" });
       return orders.transition(id, from, update);
     },
-    setMessageId: (id, m) => orders.setMessageId(id, m),
     discard: (id, h) => orders.discard(id, h),
   };
   const visibility: { handle: string; seconds: number }[] = [];
   const processor = new LambdaProcessor(
-    new OrderWorker(store, inventory, gateway),
+    new OrderWorker(store, new MemoryCommerceWrites({ orders, inventory }), gateway),
     { concurrency: opts.concurrency ?? 100, orderReserveMs: opts.reserveMs ?? 0, visibilityS: 30 },
     logger,
     {
@@ -178,10 +178,11 @@ describe("SQS batches", () => {
   test("redelivery of a completed order: deleted as a duplicate, no second charge, no second stock move", async () => {
     const s = setup();
     await s.inventory.setStock(1, 10);
-    expect(await s.inventory.reserveFor("cart-order", 1, 2)).toBe("ok");
+    expect(await s.inventory.reserve(1, 2)).toBe("ok");
     const [message] = await s.seed(["cart-order"], {
       source: "cart",
       cart_id: 42,
+      stock: "reserved",
       card_number: "4242424242424242",
     });
     const first = await invoke(s.processor, sqsEvent([message as Message]));

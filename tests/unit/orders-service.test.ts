@@ -68,6 +68,22 @@ describe("placeSync", () => {
     expect(await holding).toMatchObject({ status: "completed" });
   });
 
+  test("a create whose answer was lost but which landed is resent and recognised: the order is paid, not left processing", async () => {
+    const shop = memoryCommerce();
+    const create = shop.orders.create.bind(shop.orders);
+    let lose = 1;
+    shop.orders.create = async (o) => {
+      const r = await create(o);
+      if (lose-- > 0) throw unavailable("orders did not answer", 1);
+      return r;
+    };
+    expect(await shop.pipeline.placeSync(input())).toMatchObject({ order_id: "o-1", status: "completed" });
+    expect(shop.ledger.records.size).toBe(1);
+    // Another request with the same order_id and payload is a replay, not the owner.
+    expect(await shop.pipeline.placeSync(input())).toMatchObject({ status: "completed" });
+    expect(shop.ledger.records.size).toBe(1);
+  });
+
   test("a gateway outage is DEPENDENCY_UNAVAILABLE and leaves no order behind, so a retry starts afresh", async () => {
     let down = true;
     const flaky: PaymentGateway = {
@@ -92,6 +108,7 @@ describe("acceptAsync", () => {
     const shop = memoryCommerce();
     const accepted = await shop.pipeline.acceptAsync(input());
     expect(accepted).toEqual({ order_id: "o-1", status: "pending", message_id: expect.any(String) });
+    await Bun.sleep(0);
     expect(await shop.orders.get("o-1")).toMatchObject({
       status: "pending",
       message_id: accepted.message_id,
@@ -115,20 +132,37 @@ describe("acceptAsync", () => {
     expect(shop.queue.depth().visible).toBe(1);
   });
 
-  test("a failed publish is DEPENDENCY_UNAVAILABLE with no order left; the retry publishes", async () => {
+  test("a failed publish does not undo the 202: the order waits in the outbox, the next sweep publishes it", async () => {
     const base = memoryCommerce();
-    const shop = memoryCommerce({ publisher: { publisher: flakyPublisher(base.queue, 1) } });
-    expect(await refusal(shop.pipeline.acceptAsync(input()))).toMatchObject({
-      code: "DEPENDENCY_UNAVAILABLE",
-      retryAfterS: 1,
-    });
-    expect(await shop.orders.get("o-1")).toBeUndefined();
-    expect(await shop.pipeline.acceptAsync(input())).toMatchObject({ status: "pending" });
+    const shop = memoryCommerce({ publisher: flakyPublisher(base.queue, 1), sweepMs: 0 });
+    const first = await shop.pipeline.acceptAsync(input());
+    expect(await shop.orders.get("o-1")).toMatchObject({ status: "pending", message_id: first.message_id });
+    await Bun.sleep(0);
+    expect(base.queue.depth().visible).toBe(0);
+    // A resend replays the first answer, published or not.
+    expect(await shop.pipeline.acceptAsync(input())).toEqual(first);
+    await shop.relay.sweep();
     expect(base.queue.depth().visible).toBe(1);
+    expect(await shop.outbox.pending(10)).toEqual([]);
+  });
+
+  test("message attributes travel in the outbox record to the publisher", async () => {
+    const seen: (Record<string, string> | undefined)[] = [];
+    const shop = memoryCommerce({
+      publisher: {
+        publish: async (_body, attributes) => {
+          seen.push(attributes);
+          return "m";
+        },
+      },
+    });
+    await shop.pipeline.acceptAsync(input(), { traceparent: "00-abc-def-01" });
+    await Bun.sleep(0);
+    expect(seen).toEqual([{ traceparent: "00-abc-def-01" }]);
   });
 
   test("without a processor in this process: DEPENDENCY_UNAVAILABLE naming the fix, nothing stored", async () => {
-    const shop = memoryCommerce({ publisher: { unavailable: "run --role api,processor" } });
+    const shop = memoryCommerce({ unavailable: "run --role api,processor" });
     expect(shop.pipeline.acceptsAsync()).toBe(false);
     expect(await refusal(shop.pipeline.acceptAsync(input()))).toMatchObject({
       code: "DEPENDENCY_UNAVAILABLE",

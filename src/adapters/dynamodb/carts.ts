@@ -1,14 +1,11 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import {
-  type Cart,
-  type CartStatus,
-  type CartStore,
-  MAX_LINE_QUANTITY,
-  type PaidLine,
-} from "../../domain/carts.ts";
+import { type Cart, type CartStore, MAX_LINE_QUANTITY, type PaidLine } from "../../domain/carts.ts";
 import { isConditionFailed } from "./errors.ts";
 
-/** CARTS_TABLE, partition key shopping_cart_id (N); lines are a map updated in place with ADD-like SETs. */
+/**
+ * CARTS_TABLE, partition key shopping_cart_id (N); lines are a map updated in place with ADD-like SETs.
+ * Checkout closes the cart inside its transaction (./transactions.ts).
+ */
 export class DynamoCartStore implements CartStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -72,35 +69,6 @@ export class DynamoCartStore implements CartStore {
     });
   }
 
-  async beginCheckout(cartId: number, orderId: number, now: number): Promise<boolean> {
-    return this.conditional({
-      TableName: this.table,
-      Key: { shopping_cart_id: cartId },
-      UpdateExpression: "SET #s = :to, order_id = :o, checkout_started_at = :now",
-      ConditionExpression: "#s = :open",
-      ExpressionAttributeNames: { "#s": "status" },
-      ExpressionAttributeValues: { ":to": "checking_out", ":open": "open", ":o": orderId, ":now": now },
-    });
-  }
-
-  async takeOverCheckout(cartId: number, startedAt: number | undefined, now: number): Promise<boolean> {
-    return this.conditional({
-      TableName: this.table,
-      Key: { shopping_cart_id: cartId },
-      UpdateExpression: "SET checkout_started_at = :now",
-      ConditionExpression:
-        startedAt === undefined
-          ? "#s = :busy AND attribute_not_exists(checkout_started_at)"
-          : "#s = :busy AND checkout_started_at = :then",
-      ExpressionAttributeNames: { "#s": "status" },
-      ExpressionAttributeValues: {
-        ":busy": "checking_out",
-        ":now": now,
-        ...(startedAt === undefined ? {} : { ":then": startedAt }),
-      },
-    });
-  }
-
   /** Runs a conditional update: false when its condition does not hold. */
   private async conditional(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<boolean> {
     try {
@@ -110,20 +78,5 @@ export class DynamoCartStore implements CartStore {
       if (isConditionFailed(err)) return false;
       throw err;
     }
-  }
-
-  async setStatus(cartId: number, from: CartStatus, to: CartStatus, orderId?: number): Promise<boolean> {
-    return this.conditional({
-      TableName: this.table,
-      Key: { shopping_cart_id: cartId },
-      UpdateExpression: orderId === undefined ? "SET #s = :to" : "SET #s = :to, order_id = :o",
-      ConditionExpression: "#s = :from",
-      ExpressionAttributeNames: { "#s": "status" },
-      ExpressionAttributeValues: {
-        ":to": to,
-        ":from": from,
-        ...(orderId === undefined ? {} : { ":o": orderId }),
-      },
-    });
   }
 }

@@ -86,22 +86,6 @@ export class DynamoOrderStore implements OrderStore {
     }
   }
 
-  async setMessageId(orderId: string, messageId: string): Promise<void> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { order_id: orderId },
-          UpdateExpression: "SET message_id = :m",
-          ConditionExpression: "attribute_exists(order_id)",
-          ExpressionAttributeValues: { ":m": messageId },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
-    }
-  }
-
   async discard(orderId: string, requestHash: string): Promise<void> {
     try {
       await this.db.send(

@@ -19,6 +19,7 @@ export const TABLES: readonly TableDef[] = [
   { env: "ORDERS_TABLE", partitionKey: { name: "order_id", type: "S" } },
   { env: "IDEMPOTENCY_TABLE", partitionKey: { name: "key", type: "S" } },
   { env: "COUNTERS_TABLE", partitionKey: { name: "name", type: "S" } },
+  { env: "OUTBOX_TABLE", partitionKey: { name: "id", type: "S" } },
 ];
 
 /** The tables this process is configured with. */

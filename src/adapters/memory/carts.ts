@@ -1,10 +1,4 @@
-import {
-  type Cart,
-  type CartStatus,
-  type CartStore,
-  MAX_LINE_QUANTITY,
-  type PaidLine,
-} from "../../domain/carts.ts";
+import { type Cart, type CartStore, MAX_LINE_QUANTITY, type PaidLine } from "../../domain/carts.ts";
 import { copy } from "../../util/copy.ts";
 
 export class MemoryCartStore implements CartStore {
@@ -37,28 +31,9 @@ export class MemoryCartStore implements CartStore {
     return true;
   }
 
-  async beginCheckout(cartId: number, orderId: number, now: number): Promise<boolean> {
-    const c = this.carts.get(cartId);
-    if (c?.status !== "open") return false;
-    c.status = "checking_out";
-    c.order_id = orderId;
-    c.checkout_started_at = now;
-    return true;
-  }
-
-  async takeOverCheckout(cartId: number, startedAt: number | undefined, now: number): Promise<boolean> {
-    const c = this.carts.get(cartId);
-    if (c?.status !== "checking_out" || c.checkout_started_at !== startedAt) return false;
-    c.checkout_started_at = now;
-    return true;
-  }
-
-  async setStatus(cartId: number, from: CartStatus, to: CartStatus, orderId?: number): Promise<boolean> {
-    const c = this.carts.get(cartId);
-    if (!c || c.status !== from) return false;
-    c.status = to;
-    if (orderId !== undefined) c.order_id = orderId;
-    return true;
+  /** The live cart, for MemoryCommerceWrites only: its atomic steps check and change it without an await. */
+  live(cartId: number): Cart | undefined {
+    return this.carts.get(cartId);
   }
 }
 

@@ -37,15 +37,20 @@ export class MemoryOrderStore implements OrderStore {
     return copy(o);
   }
 
-  async setMessageId(orderId: string, messageId: string): Promise<void> {
-    const o = this.orders.get(orderId);
-    if (o) o.message_id = messageId;
-  }
-
   async discard(orderId: string, requestHash: string): Promise<void> {
     const o = this.orders.get(orderId);
     if (o && o.request_hash === requestHash && o.message_id === undefined && !isFinal(o.status)) {
       this.orders.delete(orderId);
     }
+  }
+
+  /** The live order, for MemoryCommerceWrites only: its atomic steps check and change it without an await. */
+  live(orderId: string): Order | undefined {
+    return this.orders.get(orderId);
+  }
+
+  /** Stores `order` as is, for MemoryCommerceWrites only (it has checked that the id is free). */
+  insert(order: Order): void {
+    this.orders.set(order.order_id, copy(order));
   }
 }

@@ -6,6 +6,7 @@
  * when a module uses them (see platform.ts).
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDb } from "../../adapters/dynamodb/client.ts";
 import { guardAll, guardedPublisher } from "../../adapters/guard.ts";
 import { MemoryCartStore } from "../../adapters/memory/carts.ts";
 import { MemoryChargeLedger } from "../../adapters/memory/charges.ts";
@@ -13,20 +14,27 @@ import { MemoryIdAllocator } from "../../adapters/memory/counters.ts";
 import { MemoryIdempotencyStore } from "../../adapters/memory/idempotency.ts";
 import { MemoryInventoryStore } from "../../adapters/memory/inventory.ts";
 import { MemoryOrderStore } from "../../adapters/memory/orders.ts";
+import { MemoryOutbox } from "../../adapters/memory/outbox.ts";
 import { deadLetterCounter, MemoryQueue } from "../../adapters/memory/queue.ts";
+import { MemoryCommerceWrites } from "../../adapters/memory/transactions.ts";
 import { createGatewayMetrics, paymentPolicy, SimulatedGateway } from "../../adapters/sim/payment-gateway.ts";
 import { LONG_POLL_S, ORDER_QUEUE_POLICY } from "../../adapters/sqs/policy.ts";
+import type { Config } from "../../config.ts";
 import type { CartStore } from "../../domain/carts.ts";
 import type { IdAllocator } from "../../domain/counters.ts";
 import type { IdempotencyStore } from "../../domain/idempotency.ts";
 import type { InventoryStore } from "../../domain/inventory.ts";
 import type { OrderStore } from "../../domain/orders.ts";
+import type { OutboxStore } from "../../domain/outbox.ts";
 import type { ChargeLedger } from "../../domain/payments.ts";
 import type { OrderPublisher, QueueConsumer } from "../../domain/queue.ts";
+import type { CommerceWrites } from "../../domain/transactions.ts";
 import { LambdaProcessor } from "../../lambda/processor.ts";
+import type { Resilience } from "../../resilience/index.ts";
 import { CartService } from "../../services/carts.ts";
 import { CheckoutService } from "../../services/checkout.ts";
 import { OrderService } from "../../services/orders.ts";
+import { createRelayMetrics, OutboxRelay } from "../../services/outbox-relay.ts";
 import { PaymentService } from "../../services/payments.ts";
 import { createProcessorMetrics, OrderWorker, QueueProcessor } from "../../services/processor.ts";
 import { WarehouseService } from "../../services/warehouse.ts";
@@ -68,6 +76,62 @@ const store =
     };
   };
 
+interface WriteStores {
+  orders: OrderStore;
+  inventory?: InventoryStore;
+  carts?: CartStore;
+  outbox?: OutboxStore;
+}
+
+const STORE_MODULE = {
+  orders: "orderStore",
+  inventory: "inventoryStore",
+  carts: "cartStore",
+  outbox: "outboxStore",
+} as const satisfies Record<keyof WriteStores, ModuleName>;
+
+/**
+ * The multi-item writes over `stores` (src/domain/transactions.ts): DynamoDB transactions when their
+ * tables are in DynamoDB, one synchronous step when they are in memory. A transaction cannot span the
+ * two, so a process with some of these tables set and others not refuses to start, naming them.
+ */
+async function commerceWrites(
+  config: Config,
+  db: DynamoDb | undefined,
+  resilience: Resilience,
+  stores: WriteStores,
+): Promise<CommerceWrites> {
+  const parts = Object.keys(stores) as (keyof WriteStores)[];
+  const tables = parts.map((part) => [part, config[tableOf(STORE_MODULE[part])]] as const);
+  const unset = tables.filter(([, name]) => name === undefined).map(([part]) => tableOf(STORE_MODULE[part]));
+  if (db !== undefined && unset.length === 0) {
+    const [{ DynamoCommerceWrites }, { COMMERCE_DB_POLICY }] = await Promise.all([
+      import("../../adapters/dynamodb/transactions.ts"),
+      import("../../adapters/dynamodb/client.ts"),
+    ]);
+    return new DynamoCommerceWrites(
+      db.doc,
+      { orders: "", ...Object.fromEntries(tables) },
+      resilience.policy("commerce-db", COMMERCE_DB_POLICY),
+    );
+  }
+  if (unset.length < tables.length) {
+    throw new Error(
+      `${parts.map((p) => tableOf(STORE_MODULE[p])).join(", ")} are written in one transaction: set all of them or none (unset: ${unset.join(", ")})`,
+    );
+  }
+  const memory = (value: unknown, kind: new (...args: never[]) => unknown) => {
+    if (value !== undefined && !(value instanceof kind)) throw new Error("in-memory stores expected");
+    return value;
+  };
+  return new MemoryCommerceWrites({
+    orders: memory(stores.orders, MemoryOrderStore) as MemoryOrderStore,
+    inventory: memory(stores.inventory, MemoryInventoryStore) as MemoryInventoryStore | undefined,
+    carts: memory(stores.carts, MemoryCartStore) as MemoryCartStore | undefined,
+    outbox: memory(stores.outbox, MemoryOutbox) as MemoryOutbox | undefined,
+  });
+}
+
 export const commerceInits = {
   orderStore: store<OrderStore>(
     "orderStore",
@@ -100,6 +164,29 @@ export const commerceInits = {
     async (db, t) => new (await import("../../adapters/dynamodb/idempotency.ts")).DynamoChargeLedger(db, t),
     () => new MemoryChargeLedger(),
   ),
+
+  outboxStore: store<OutboxStore>(
+    "outboxStore",
+    async (db, t) => new (await import("../../adapters/dynamodb/outbox.ts")).DynamoOutbox(db, t),
+    () => new MemoryOutbox(),
+  ),
+
+  outboxRelay: ({ get }) => {
+    const config = get("config");
+    const relay = new OutboxRelay(
+      get("outboxStore"),
+      get("orderQueue").publisher,
+      { sweepMs: config.OUTBOX_SWEEP_MS, concurrency: 64, batch: 500, drainMs: 5000 },
+      createRelayMetrics(get("metrics").registry),
+      get("logger").child({ module: "outbox" }),
+    );
+    return {
+      value: relay,
+      start: () => relay.start(),
+      stop: () => relay.stop(),
+      ready: () => relay.status(),
+    };
+  },
 
   orderQueue: async ({ get }) => {
     const config = get("config");
@@ -134,11 +221,15 @@ export const commerceInits = {
     return { value: new SimulatedGateway(get("chargeLedger"), simMs, policy, metrics) };
   },
 
-  orders: ({ get, runs }) => {
+  orders: async ({ get, runs }) => {
     const config = get("config");
     const queue = get("orderQueue");
     const deps = {
       store: get("orderStore"),
+      writes: await commerceWrites(config, get("dynamodb"), get("resilience"), {
+        orders: get("orderStore"),
+        outbox: get("outboxStore"),
+      }),
       gateway: get("paymentGateway"),
       logger: get("logger"),
       paymentSlots: new Semaphore(config.PAYMENT_CONCURRENCY),
@@ -146,23 +237,27 @@ export const commerceInits = {
       paymentSimMs: config.PAYMENT_SIM_MS,
     };
     // An in-process queue nobody in this process consumes would accept orders that never complete.
-    const publisher =
+    const intake =
       queue.kind === "memory" && !runs("orderProcessor")
         ? {
             unavailable:
               "no processor consumes orders in this process: run --role api,processor (or all), " +
               "or set SNS_TOPIC_ARN/SQS_QUEUE_URL for a separate processor",
           }
-        : { publisher: queue.publisher };
-    return { value: new OrderService(deps, publisher) };
+        : { relay: get("outboxRelay") };
+    return { value: new OrderService(deps, intake) };
   },
 
-  checkout: ({ get }) => ({
+  checkout: async ({ get }) => ({
     value: new CheckoutService({
-      staleMs: get("config").CHECKOUT_STALE_MS,
       carts: get("cartStore"),
       inventory: get("inventoryStore"),
-      orders: get("orderStore"),
+      writes: await commerceWrites(get("config"), get("dynamodb"), get("resilience"), {
+        orders: get("orderStore"),
+        inventory: get("inventoryStore"),
+        carts: get("cartStore"),
+        outbox: get("outboxStore"),
+      }),
       ids: get("idAllocator"),
       idempotency: get("idempotencyStore"),
       pipeline: get("orders"),
@@ -219,8 +314,15 @@ export const commerceInits = {
     return { value: undefined };
   },
 
-  orderWorker: ({ get }) => ({
-    value: new OrderWorker(get("orderStore"), get("inventoryStore"), get("paymentGateway")),
+  orderWorker: async ({ get }) => ({
+    value: new OrderWorker(
+      get("orderStore"),
+      await commerceWrites(get("config"), get("dynamodb"), get("resilience"), {
+        orders: get("orderStore"),
+        inventory: get("inventoryStore"),
+      }),
+      get("paymentGateway"),
+    ),
   }),
 
   orderProcessor: ({ get, runs, fail }) => {

@@ -33,7 +33,7 @@ export const CartViewSchema = z
   .object({
     shopping_cart_id: z.number().int(),
     customer_id: z.number().int(),
-    status: z.enum(["open", "checking_out", "checked_out"]),
+    status: z.enum(["open", "checked_out"]),
     order_id: z.number().int().optional(),
     items: z.array(
       z.object({
