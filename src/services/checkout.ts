@@ -15,6 +15,7 @@ import { orderMessageRecord } from "../domain/outbox.ts";
 import { DomainError, invalidInput } from "../domain/outcomes.ts";
 import { type CommerceWrites, MAX_CHECKOUT_LINES, requestToken } from "../domain/transactions.ts";
 import type { Logger } from "../observability/log.ts";
+import { traceCarrier } from "../observability/tracing.ts";
 import { cartLines, cartNotFound } from "./carts.ts";
 import { idempotent } from "./idempotency.ts";
 import type { OrderService } from "./orders.ts";
@@ -65,7 +66,8 @@ export class CheckoutService {
       const lines = await cartLines(this.deps.inventory, cart);
       // A fresh id per attempt: each attempt is its own transaction, and its token names cart and attempt.
       const orderId = await this.deps.ids.next("orders");
-      const outbox = orderMessageRecord(String(orderId));
+      // The request's trace context travels with the record: the relay's producer span continues it.
+      const outbox = orderMessageRecord(String(orderId), traceCarrier());
       const now = new Date().toISOString();
       const order: Order = {
         order_id: String(orderId),

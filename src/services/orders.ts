@@ -24,6 +24,7 @@ import { chargeKey, declinedFailure, type PaymentGateway } from "../domain/payme
 import { type CommerceWrites, requestToken } from "../domain/transactions.ts";
 import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
+import { traceCarrier } from "../observability/tracing.ts";
 import type { Semaphore } from "../util/semaphore.ts";
 import { sleep } from "../util/time.ts";
 import type { Settlement } from "./auction-settlement.ts";
@@ -80,11 +81,15 @@ export class OrderService {
     return state.relay;
   }
 
-  /** `attributes` become the message's attributes (e.g. a traceparent), kept in the outbox record. */
+  /**
+   * `attributes` become the message's attributes, kept in the outbox record with the request's trace
+   * context (when tracing is on), so the relay's producer span continues the request's trace whenever
+   * and wherever it publishes.
+   */
   async acceptAsync(input: OrderInput, attributes: Record<string, string> = {}): Promise<AsyncAccepted> {
     const relay = this.intake();
     const order = await this.newOrder(input, "async", "pending");
-    const record = orderMessageRecord(order.order_id, attributes);
+    const record = orderMessageRecord(order.order_id, { ...traceCarrier(), ...attributes });
     order.message_id = record.id;
     // This request's own transaction: its resends after a timeout are the same one (see transactions.ts).
     const token = await requestToken("accept", order.order_id, order.request_hash, record.id);
