@@ -224,7 +224,10 @@ export function createAuthenticator(config: Config, registry: Registry): Authent
 
 function bearerOf(req: Request): string | undefined {
   const header = req.headers.get("authorization");
-  return header === null ? undefined : BEARER.exec(header)?.[1];
+  if (header === null) return undefined;
+  // The usual form without running the regex over the whole token (~0.8 µs a request for a JWT).
+  if (header.startsWith("Bearer ") && header.length > 7 && header.indexOf(" ", 7) < 0) return header.slice(7);
+  return BEARER.exec(header)?.[1];
 }
 
 /** `scope` (RFC 8693: space-separated) or `scp` (a list, or a string as some issuers send it). */
