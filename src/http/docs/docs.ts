@@ -4,8 +4,11 @@
  * path cached as immutable; the page's Content-Security-Policy allows nothing but this origin, so no
  * third-party script ever runs next to the key a reader types in.
  */
-import { version } from "../../../node_modules/@scalar/api-reference/package.json" with { type: "json" };
+// A default import: Deno gives JSON modules no named exports.
+import scalarPackage from "../../../node_modules/@scalar/api-reference/package.json" with { type: "json" };
 import { isDeno } from "../../runtime.ts";
+
+const { version } = scalarPackage;
 
 export const DOCS_SCRIPT = `/docs/assets/scalar-api-reference-${version}.js`;
 export const DOCS_INIT = `/docs/assets/init-${version}.js`;
