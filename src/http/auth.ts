@@ -20,8 +20,6 @@ export interface Principal {
 }
 
 export interface Authenticator {
-  /** Credentials are checked on every operation (API keys or a JWT issuer configured). */
-  enforced: boolean;
   /** The caller if it may use `scope`; throws 401/403 otherwise. Synchronous unless a JWT must be verified. */
   authenticate(req: Request, scope: Scope): Principal | Promise<Principal>;
 }
@@ -108,6 +106,13 @@ export function createAuthenticator(config: Config, registry: Registry): Authent
     ),
   );
   if (admin) keys.push(admin);
+  // Names are what logs and metrics show: one credential each, none mistaken for ADMIN_TOKEN or a token.
+  const names = keys.map((k) => k.name);
+  const clashes = names.filter((n, i) => names.indexOf(n) !== i || n === "jwt" || n === "anonymous");
+  if (clashes.length > 0)
+    throw new ConfigError([
+      `API_KEYS: names must be unique and not jwt, anonymous or (with ADMIN_TOKEN) admin: ${[...new Set(clashes)].join(", ")}`,
+    ]);
 
   /** Every configured key is compared, each in constant time, so timing tells nothing of which matched. */
   const findKey = (given: string): Key | undefined => {
@@ -129,7 +134,6 @@ export function createAuthenticator(config: Config, registry: Registry): Authent
   if (!authEnforced(config)) {
     // Open: the behaviour before credentials existed, where ADMIN_TOKEN alone guards the admin operations.
     return {
-      enforced: false,
       authenticate: (req, scope) => {
         if (!admin || !ADMIN_ONLY_WHEN_OPEN.has(scope)) return ANONYMOUS;
         const given = req.headers.get("x-api-key") ?? bearerOf(req);
@@ -192,7 +196,6 @@ export function createAuthenticator(config: Config, registry: Registry): Authent
   };
 
   return {
-    enforced: true,
     authenticate: (req, scope) => {
       const apiKey = req.headers.get("x-api-key");
       if (apiKey !== null) {
@@ -224,7 +227,10 @@ export function createAuthenticator(config: Config, registry: Registry): Authent
 
 function bearerOf(req: Request): string | undefined {
   const header = req.headers.get("authorization");
-  return header === null ? undefined : BEARER.exec(header)?.[1];
+  if (header === null) return undefined;
+  // The usual form without running the regex over the whole token (~0.8 µs a request for a JWT).
+  if (header.startsWith("Bearer ") && header.length > 7 && header.indexOf(" ", 7) < 0) return header.slice(7);
+  return BEARER.exec(header)?.[1];
 }
 
 /** `scope` (RFC 8693: space-separated) or `scp` (a list, or a string as some issuers send it). */

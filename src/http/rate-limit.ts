@@ -29,7 +29,12 @@ export interface RateLimiter {
 /** Buckets kept in memory at most; the stalest go first (a full bucket and a forgotten one are the same). */
 const MEMORY_MAX = 100_000;
 
-export function memoryLimiter(rates: Partial<Record<Budget, Rate>>, now = Date.now): RateLimiter {
+/** In memory the answer is at once. */
+export interface MemoryLimiter extends RateLimiter {
+  take(budget: Budget, buckets: string[]): Decision;
+}
+
+export function memoryLimiter(rates: Partial<Record<Budget, Rate>>, now = Date.now): MemoryLimiter {
   const buckets = new Map<string, { tokens: number; at: number }>();
   const level = (key: string, r: Rate, t: number) => {
     const b = buckets.get(key);

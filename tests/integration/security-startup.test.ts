@@ -108,3 +108,13 @@ test("an invalid API_KEYS stops startup naming the variable, never printing the 
   expect(message).toContain("API_KEYS");
   expect(message).not.toContain("short-secret-1");
 });
+
+test("two keys of one name, or a key named like ADMIN_TOKEN's, stop startup: logs and metrics name one credential each", async () => {
+  for (const env of <Record<string, string>[]>[
+    { API_KEYS: keys(["a", KEY_A], ["a", KEY_B]) },
+    { API_KEYS: keys(["admin", KEY_A]), ADMIN_TOKEN: "admin-token-0123456789" },
+  ]) {
+    const failed = await startTestShop(["api"], { AUTH_DISABLED: "false", ...env }).catch((e: unknown) => e);
+    expect(String((failed as Error & { cause?: unknown }).cause ?? failed)).toContain("names must be unique");
+  }
+});
