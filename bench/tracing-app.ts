@@ -21,7 +21,10 @@ if (process.argv[2] === "--variant") {
   const sink = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
-    fetch: async (r) => (await r.arrayBuffer(), new Response()),
+    fetch: async (r) => {
+      await r.arrayBuffer();
+      return new Response();
+    },
   });
   const tracing = name === "off" ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.port}` };
   const shop = await startShop(["api"], {
@@ -61,7 +64,9 @@ for (let round = 0; round < 3; round++) {
     const out = await Bun.$`${process.execPath} ${import.meta.path} --variant ${name} ${requests}`
       .quiet()
       .text();
-    (costs[name] ??= []).push(Number(out.trim()));
+    const list = costs[name] ?? [];
+    list.push(Number(out.trim()));
+    costs[name] = list;
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1] as number;
