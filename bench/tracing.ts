@@ -104,13 +104,14 @@ try {
   await $`rm -rf ${work}`.quiet();
 }
 
-const median = (xs: WrkResult[]) => {
-  const sorted = [...xs].sort((a, b) => a.rps - b.rps);
-  return sorted[Math.floor((sorted.length - 1) / 2)] as WrkResult;
-};
 /** Server cost of one request: instructions when perf measured them, else CPU-µs. */
 const cost = (r: WrkResult) =>
   r.instructionsPerRequest ?? (r.perCpuSecond ? 1e6 / r.perCpuSecond : Number.NaN);
+/** The round of median cost: on a shared machine req/s swings more than CPU per request. */
+const median = (xs: WrkResult[]) => {
+  const sorted = [...xs].sort((a, b) => cost(a) - cost(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)] as WrkResult;
+};
 const unit = servers[0]?.results[0]?.instructionsPerRequest === undefined ? "CPU-µs/req" : "instr/req";
 const [b, off] = servers.map((s) => cost(median(s.results)));
 const pct = (x: number, y: number | undefined) =>
@@ -120,7 +121,7 @@ for (const s of servers) {
   const m = median(s.results);
   const c = cost(m);
   console.log(
-    `${s.name.padEnd(9)} ${formatResult(m)}  cost ${c.toFixed(0).padStart(7)}  vs base ${pct(c, b)}  vs off ${pct(c, off)}`,
+    `${s.name.padEnd(9)} ${formatResult(m)}  cost ${c.toFixed(unit === "instr/req" ? 0 : 1).padStart(7)}  vs base ${pct(c, b)}  vs off ${pct(c, off)}`,
   );
 }
 console.log("targets: off vs base within noise (no measurable cost); on 1 % vs off <= 5 %");

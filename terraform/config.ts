@@ -321,7 +321,7 @@ export const environments: Record<EnvConfig["name"], EnvConfig> = {
     edge: { accessLogs: true, flowLogs: true, waf: { requestsPerIpPer5Min: 3_000 } },
     deletionProtection: true,
     logRetentionDays: 30,
-    // 1 %: the measured cost is within the 5 % CPU budget at that ratio (docs/benchmarks.md, tracing).
+    // 1 %: what it costs per request is in docs/benchmarks.md (tracing); X-Ray bills per trace recorded.
     tracing: { enabled: true, sampleRatio: 0.01 },
     roles: {
       api: { cpu: 1024, memory: 2048, min: 2, max: 20 },

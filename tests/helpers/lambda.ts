@@ -147,6 +147,8 @@ export interface Message {
   body: string;
   receiptHandle?: string;
   receiveCount?: number;
+  /** String message attributes (the publisher's traceparent), as the event carries them. */
+  attributes?: Record<string, string>;
 }
 
 const QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:shop-orders";
@@ -164,7 +166,9 @@ export function sqsEvent(messages: Message[], queueArn = QUEUE_ARN) {
         SenderId: "000000000000",
         ApproximateFirstReceiveTimestamp: String(Date.now()),
       },
-      messageAttributes: {},
+      messageAttributes: Object.fromEntries(
+        Object.entries(m.attributes ?? {}).map(([k, v]) => [k, { stringValue: v, dataType: "String" }]),
+      ),
       md5OfBody: "",
       eventSource: "aws:sqs",
       eventSourceARN: queueArn,

@@ -7,10 +7,12 @@
  * producer) → its claim, charge, stock and completion spans, with DynamoDB and SQS client spans below.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { demoProduct } from "../../src/domain/products.ts";
 import { createCommerceTables, type Queues, startQueues } from "../helpers/aws.ts";
 import { sharedDynamoDb } from "../helpers/deps.ts";
 import { eventually, get, post, put } from "../helpers/http.ts";
+import { RuntimeEmulator, sqsEvent } from "../helpers/lambda.ts";
 import {
   KIND,
   newTraceparent,
@@ -19,7 +21,7 @@ import {
   startReceiver,
   tracingEnv,
 } from "../helpers/otlp.ts";
-import { type Spawned, spawnShop } from "../helpers/shop.ts";
+import { MAIN, type Spawned, spawnShop } from "../helpers/shop.ts";
 
 const TOKEN = "tracing-admin-token-0123456789";
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -28,12 +30,13 @@ let receiver: Receiver;
 let queues: Queues;
 let api: Spawned;
 let processor: Spawned;
+let env: Record<string, string>;
 
 beforeAll(async () => {
   receiver = startReceiver();
   const dynamo = await sharedDynamoDb();
   queues = await startQueues({ maxReceiveCount: 3, visibilityS: 5 });
-  const env = {
+  env = {
     ...(await createCommerceTables(dynamo.url)),
     ...queues.env,
     ...tracingEnv(receiver.url),
@@ -186,4 +189,73 @@ describe("one trace from the client through SNS and SQS to the processor", () =>
     expect(ship.parentSpanId).toBe(consumer.spanId);
     expect(childrenOf(spans, ship).filter((s) => s.kind === KIND.client).length).toBeGreaterThan(0);
   });
+});
+
+test("the processor on Lambda continues the trace from the SQS record's message attributes", async () => {
+  // A queue of its own, so the ECS processor above does not take the message first.
+  const own = await startQueues({ maxReceiveCount: 3, visibilityS: 5 });
+  const apiOwn = await spawnShop(["--role", "api"], { ...env, ...own.env });
+  const emulator = new RuntimeEmulator();
+  const runtime = Bun.spawn([process.execPath, MAIN, "lambda", "--role", "processor"], {
+    env: { PATH: process.env.PATH ?? "", ...env, ...own.env, AWS_LAMBDA_RUNTIME_API: emulator.address },
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+  const sqs = new SQSClient({
+    endpoint: own.server.address,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  try {
+    const client = newTraceparent();
+    const orderId = `lambda-${Date.now().toString(36)}`;
+    const r = await post(
+      `${apiOwn.url}/orders/async`,
+      { order_id: orderId, customer_id: 5, items: [{ product_id: 1, quantity: 1, price: 9.99 }] },
+      { traceparent: client.header },
+    );
+    expect(r.status).toBe(202);
+    // The event source mapping's part: receive with the message attributes, invoke with them.
+    const received = await eventually(async () => {
+      const got = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: own.env.SQS_QUEUE_URL,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ["All"],
+        }),
+      );
+      return got.Messages?.[0];
+    });
+    const traceparent = received.MessageAttributes?.traceparent?.StringValue;
+    expect(traceparent).toStartWith(`00-${client.traceId}-`);
+    const { reply } = emulator.invoke(
+      sqsEvent([
+        {
+          id: received.MessageId ?? "",
+          body: received.Body ?? "",
+          receiptHandle: received.ReceiptHandle ?? "",
+          attributes: { traceparent: traceparent ?? "" },
+        },
+      ]),
+    );
+    expect((await reply).kind).toBe("response");
+    const spans = await traceOf(client.traceId, (s) => s.some((x) => x.name === "order complete"));
+    const producer = one(spans, { kind: KIND.producer });
+    const consumer = one(spans, { kind: KIND.consumer });
+    expect(consumer).toMatchObject({
+      service: "shop-processor",
+      parentSpanId: producer.spanId,
+      links: [{ traceId: client.traceId, spanId: producer.spanId }],
+    });
+    expect(childrenOf(spans, consumer).map((s) => s.name)).toContain("order charge");
+  } finally {
+    sqs.destroy();
+    runtime.kill("SIGTERM");
+    await runtime.exited;
+    emulator.stop();
+    apiOwn.proc.kill("SIGTERM");
+    await apiOwn.proc.exited;
+    await own.stop();
+  }
 });

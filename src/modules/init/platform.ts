@@ -13,11 +13,16 @@ import { createResilience } from "../../resilience/index.ts";
 import { type HttpServer, serve } from "../../runtime.ts";
 import { sleep } from "../../util/time.ts";
 import { VERSION } from "../../version.ts";
-import type { ModuleName } from "../deps.ts";
+import { LAMBDA_ROOTS, type ModuleName } from "../deps.ts";
 import type { AreaInits, Environment } from "../registry.ts";
 
 /** Spans still queued at stop get this long to reach the collector; a collector that is down must not hold up exit. */
 const TRACING_FLUSH_MS = 2000;
+
+/** The role a root stands for: on Lambda the roots are the role's Lambda modules (`shop-processor` either way). */
+const roleOf = (root: ModuleName): string =>
+  Object.entries(LAMBDA_ROOTS).find(([, modules]) => (modules as readonly string[]).includes(root))?.[0] ??
+  root;
 
 export const platformInits = (environment: Environment, roots: readonly ModuleName[]) =>
   ({
@@ -35,7 +40,7 @@ export const platformInits = (environment: Environment, roots: readonly ModuleNa
       if (config.OTEL_EXPORTER_OTLP_ENDPOINT === undefined) return { value: undefined };
       const { createTracing } = await import("../../observability/tracing-sdk.ts");
       const tracing = createTracing(config, {
-        serviceName: config.OTEL_SERVICE_NAME ?? `shop-${roots.join("-")}`,
+        serviceName: config.OTEL_SERVICE_NAME ?? `shop-${roots.map(roleOf).join("-")}`,
         serviceVersion: VERSION,
         registry: get("metrics").registry,
         logger: get("logger"),
