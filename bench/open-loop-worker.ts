@@ -135,9 +135,9 @@ tick();
 await finished.promise;
 const deadline = performance.now() + (opts.drainSeconds ?? 5) * 1000;
 while (answered < total && closedSockets < conns.length && performance.now() < deadline) await Bun.sleep(5);
-for (const c of conns) c.socket.end();
 if (closedSockets > 0)
   console.error(`open-loop: the server closed ${closedSockets} of ${conns.length} sockets`);
+for (const c of conns) c.socket.end();
 
 const measured = latency.subarray(warm);
 const statuses: Record<string, number> = {};
