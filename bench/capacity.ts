@@ -174,7 +174,7 @@ end
     p99TargetMs: 10,
     // One slow payment holds the processor, so this measures accepting only.
     start: () => startShop(["--role", "all"], { PAYMENT_SIM_MS: "600000", PROCESSOR_CONCURRENCY: "1" }),
-    saturate: async () => postJson(order),
+    saturate: async () => `${postJson(order)}wrk.path = "/orders/async"\n`,
     open: async () => ({ kind: "post", path: "/orders/async", body: JSON.stringify(order) }),
   },
 ];
