@@ -342,7 +342,7 @@ export interface OpenLoopOptions {
   seconds: number;
   /** Requests due in the first `warmupSeconds` are sent but not measured. */
   warmupSeconds?: number;
-  /** Sockets to spread requests over; a request goes to an idle one, else is pipelined on the next. */
+  /** Sockets to spread requests over, one request in flight on each; a due request waits for a free one. */
   connections: number;
   /**
    * Lua-free request templates: the raw HTTP/1.1 request for request `i`, built by the worker from a
@@ -367,7 +367,10 @@ export interface OpenLoopResult extends LatencySummary {
   unanswered: number;
   /** Statuses by class, measured requests only: "2xx", "4xx", "5xx". */
   statuses: Record<string, number>;
-  /** How late the generator itself sent, p99 (ms): above ~1 ms the generator, not the server, limits. */
+  /**
+   * How late requests went out, p99 (ms): the generator's own lag plus waiting for a free socket. Near the
+   * p99 latency, the server held the sockets; far above 1 ms with low latency, the generator limited.
+   */
   sendLagP99Ms: number;
 }
 

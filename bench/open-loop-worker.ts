@@ -43,12 +43,10 @@ function requestFor(w: OpenLoopWorkload, i: number): string {
 
 interface Conn {
   socket: Socket<undefined>;
-  /** Indices of the requests in flight on this socket, in send order (HTTP/1.1 answers in order). */
-  inFlight: number[];
-  head: number;
+  /** The request in flight on this socket, or -1: one at a time, as a load balancer sends. */
+  current: number;
   stream: ResponseStream;
-  /** Requests of this tick not yet written. */
-  out: string;
+  closed: boolean;
 }
 
 const total = Math.round(opts.rate * opts.seconds);
@@ -58,15 +56,31 @@ const status = new Uint16Array(total);
 const lag = new Float64Array(total);
 let t0 = 0;
 let answered = 0;
+let closedSockets = 0;
+
+/**
+ * Due requests that found every socket busy, oldest first: sent as sockets free up, their latency still
+ * counted from their intended time. No pipelining: shop closes a connection that pipelines requests with
+ * bodies, and a load balancer does not pipeline either.
+ */
+const waiting: number[] = [];
+let waitingHead = 0;
+const idle: Conn[] = [];
+
+function send(conn: Conn, i: number, now: number) {
+  conn.current = i;
+  lag[i] = now - intendedAt(t0, i, opts.rate);
+  conn.socket.write(requestFor(opts.workload, i));
+}
 
 const conns: Conn[] = [];
-const idle: Conn[] = [];
 for (let c = 0; c < opts.connections; c++) {
-  const conn = {} as Conn;
-  conn.inFlight = [];
-  conn.head = 0;
-  conn.out = "";
-  conn.stream = new ResponseStream();
+  const conn: Conn = {
+    socket: undefined as unknown as Socket<undefined>,
+    current: -1,
+    stream: new ResponseStream(),
+    closed: false,
+  };
   conn.socket = await Bun.connect({
     hostname,
     port: Number(port),
@@ -74,19 +88,23 @@ for (let c = 0; c < opts.connections; c++) {
       data(_s, chunk) {
         const now = performance.now();
         for (const code of conn.stream.push(chunk)) {
-          const i = conn.inFlight[conn.head++] as number;
+          const i = conn.current;
           latency[i] = now - intendedAt(t0, i, opts.rate);
           status[i] = code;
           answered++;
+          conn.current = -1;
         }
-        if (conn.head === conn.inFlight.length) {
-          conn.inFlight.length = 0;
-          conn.head = 0;
-          idle.push(conn);
-        }
+        if (conn.current >= 0) return;
+        if (waitingHead < waiting.length) send(conn, waiting[waitingHead++] as number, now);
+        else idle.push(conn);
       },
       error(_s, err) {
         console.error(`open-loop socket error: ${err.message}`);
+      },
+      close() {
+        // What was in flight on it stays unanswered; nothing more is sent on it.
+        conn.closed = true;
+        closedSockets++;
       },
     },
   });
@@ -94,33 +112,19 @@ for (let c = 0; c < opts.connections; c++) {
   idle.push(conn);
 }
 
-let sent = 0;
-let next = 0;
-const touched: Conn[] = [];
+let scheduled = 0;
 const finished = Promise.withResolvers<void>();
 function tick() {
   const now = performance.now();
   const due = dueBy(t0, now, opts.rate, total);
-  for (; sent < due; sent++) {
-    // An idle socket if there is one; else pipeline behind the answers on the next busy one.
-    const conn = idle.pop() ?? (conns[next++ % conns.length] as Conn);
-    conn.inFlight.push(sent);
-    lag[sent] = now - intendedAt(t0, sent, opts.rate);
-    if (conn.out === "") touched.push(conn);
-    conn.out += requestFor(opts.workload, sent);
+  for (; scheduled < due; scheduled++) {
+    let conn = idle.pop();
+    while (conn?.closed) conn = idle.pop();
+    if (conn) send(conn, scheduled, now);
+    else waiting.push(scheduled);
   }
-  // One write per socket per tick: a write per request was the generator's largest cost.
-  // A socket whose kernel buffer is full (a stalled server) keeps the rest for the next tick; requests
-  // are ASCII, so bytes written are characters written.
-  let kept = 0;
-  for (const conn of touched) {
-    const written = conn.socket.write(conn.out);
-    conn.out = written < conn.out.length ? conn.out.slice(Math.max(0, written)) : "";
-    if (conn.out !== "") touched[kept++] = conn;
-  }
-  touched.length = kept;
-  if (sent < total || touched.length > 0) {
-    const wait = intendedAt(t0, sent, opts.rate) - performance.now();
+  if (scheduled < total) {
+    const wait = intendedAt(t0, scheduled, opts.rate) - performance.now();
     // Timers are coarse (~1 ms); closer than that, yield to I/O and look again.
     if (wait > 2) setTimeout(tick, wait - 1);
     else setImmediate(tick);
@@ -130,7 +134,9 @@ t0 = performance.now();
 tick();
 await finished.promise;
 const deadline = performance.now() + (opts.drainSeconds ?? 5) * 1000;
-while (answered < total && performance.now() < deadline) await Bun.sleep(5);
+while (answered < total && closedSockets < conns.length && performance.now() < deadline) await Bun.sleep(5);
+if (closedSockets > 0)
+  console.error(`open-loop: the server closed ${closedSockets} of ${conns.length} sockets`);
 for (const c of conns) c.socket.end();
 
 const measured = latency.subarray(warm);

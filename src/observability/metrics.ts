@@ -138,10 +138,6 @@ export class RequestMetrics {
     }
     return r;
   }
-
-  record(method: string, route: string, status: number, seconds: number): void {
-    this.route(route).record(method, status, seconds);
-  }
 }
 
 export function createMetrics(): Metrics {
