@@ -63,7 +63,14 @@ async function spawn(role: string, env: Record<string, string>): Promise<Proc> {
   const port = freePort();
   const log = `${tmpdir()}/chaos-${role}-${process.pid}-${port}.log`;
   const proc = Bun.spawn(["setpriv", "--pdeathsig", "KILL", process.execPath, MAIN, "--role", role], {
-    env: { PATH: process.env.PATH ?? "", ...env, PORT: String(port), HOST: "127.0.0.1" },
+    // Credentials are not what this test is about: real infrastructure would otherwise require them.
+    env: {
+      PATH: process.env.PATH ?? "",
+      AUTH_DISABLED: "true",
+      ...env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+    },
     stdin: "ignore",
     // A file, not a pipe: a chaos run logs a lot, and a full pipe would stall the process.
     stdout: Bun.file(log),
