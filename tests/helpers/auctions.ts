@@ -64,13 +64,16 @@ export async function post(url: string, body: unknown, headers: Record<string, s
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
-export async function createItem(base: string, item: Record<string, unknown> = {}) {
-  const res = await post(`${base}/api/v1/items`, {
-    name: "Lamp",
-    start_price: 10,
-    ends_at: future(),
-    ...item,
-  });
+export async function createItem(
+  base: string,
+  item: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) {
+  const res = await post(
+    `${base}/api/v1/items`,
+    { name: "Lamp", start_price: 10, ends_at: future(), ...item },
+    headers,
+  );
   if (res.status !== 201) throw new Error(`create item: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as { item_id: string };
 }

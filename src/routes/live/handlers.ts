@@ -5,7 +5,7 @@ import type { HttpCore } from "../../http/app.ts";
 import { ApiError } from "../../http/errors.ts";
 import type { WsHandlers } from "../../runtime.ts";
 import type { AuctionItems } from "../../services/auction-items.ts";
-import { AUCTION_PAGE } from "./page.ts";
+import { AUCTION_CSP, AUCTION_PAGE } from "./page.ts";
 
 /**
  * The broadcaster's public surface: the WebSocket feed of one item (`?since=<event_id>` resumes after
@@ -35,7 +35,10 @@ export function registerLiveRoutes(
     return upgrade(c.req.raw, subscriberHandlers(broadcaster, itemId, since));
   });
 
-  plain("/auctions/:itemId", (c) => c.html(AUCTION_PAGE));
+  plain("/auctions/:itemId", (c) => {
+    c.header("Content-Security-Policy", AUCTION_CSP);
+    return c.html(AUCTION_PAGE);
+  });
 }
 
 /**

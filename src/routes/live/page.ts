@@ -2,16 +2,13 @@
  * The live auction page: plain HTML and JS in a string, so the compiled binary carries it with no
  * file beside it. It reads the item id from its own path, follows /ws/items/{id} (reconnecting after
  * the last event it saw, `?since=`), shows extensions, the reserve, the outcome and whether the viewer
- * leads or was outbid, and bids (with an optional maximum) through the bidder API. User data is only
- * ever set as textContent.
+ * leads or was outbid, and bids (with an optional maximum) through the bidder API. Viewing is public;
+ * bidding sends the credential the viewer signed in with (docs/security.md, "The live page"). User data
+ * is only ever set as textContent.
  */
-export const AUCTION_PAGE = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Live auction</title>
-<style>
+import { createHash } from "node:crypto";
+
+const STYLE = `
   body { font-family: system-ui, sans-serif; max-width: 44rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
   h1 { margin-bottom: 0.2rem; }
   .muted { color: #666; }
@@ -26,9 +23,12 @@ export const AUCTION_PAGE = `<!doctype html>
   #feed li { padding: 0.3rem 0; border-bottom: 1px solid #eee; font-variant-numeric: tabular-nums; }
   #conn[data-state="live"] { color: #11753a; }
   #conn[data-state="down"] { color: #b00020; }
-</style>
-</head>
-<body>
+  #credential { flex: 1; min-width: 16rem; }
+  [hidden] { display: none; }
+`;
+
+/** The credential field has no name: a form submitted without the script (CSP form-action 'none' stops it anyway) carries no key. */
+const BODY = `<body>
 <h1 id="name">Loading…</h1>
 <p id="description" class="muted"></p>
 <div class="price" id="price">–</div>
@@ -43,6 +43,11 @@ export const AUCTION_PAGE = `<!doctype html>
   <span class="muted">Ends at</span><span id="ends-at">–</span>
   <span class="muted">Connection</span><span id="conn" data-state="down">connecting…</span>
 </div>
+<form id="sign-in">
+  <input id="credential" type="password" placeholder="API key or bearer token (JWT)" aria-label="API key or bearer token" autocomplete="off" spellcheck="false">
+  <button type="submit">Sign in</button>
+</form>
+<p id="signed-in" role="status" hidden><span id="who"></span> <button id="sign-out" type="button">Sign out</button></p>
 <form id="bid-form">
   <input id="user" name="user_id" placeholder="your user id" maxlength="128" required>
   <input id="amount" name="amount" type="number" step="0.01" min="0.01" placeholder="amount" required>
@@ -53,7 +58,9 @@ export const AUCTION_PAGE = `<!doctype html>
 <div id="ok" role="status"></div>
 <h2>Live bids</h2>
 <ul id="feed"></ul>
-<script>
+`;
+
+const SCRIPT = `
 (() => {
   const itemId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
   const $ = (id) => document.getElementById(id);
@@ -190,7 +197,76 @@ export const AUCTION_PAGE = `<!doctype html>
     return true;
   }
 
+  // The credential lives in this tab's sessionStorage only: never a URL, a cookie or localStorage, so it
+  // goes with the tab and is sent nowhere but on bids, as a header.
+  const CREDENTIAL = "auction-credential";
+  const credential = () => sessionStorage.getItem(CREDENTIAL) || "";
+
+  // A JWT is three base64url parts whose first is a JSON header with an alg; anything else is an API key.
+  // The payload is read for display only: the server verifies the token and enforces its subject.
+  function tokenClaims(value) {
+    const parts = value.split(".");
+    if (parts.length !== 3) return null;
+    const json = (part) => {
+      const binary = atob(part.replace(/-/g, "+").replace(/_/g, "/"));
+      return JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0))));
+    };
+    try {
+      const header = json(parts[0]);
+      const claims = json(parts[1]);
+      if (!header || typeof header.alg !== "string" || !claims || typeof claims !== "object") return null;
+      return claims;
+    } catch {
+      return null;
+    }
+  }
+
+  function credentialHeaders() {
+    const value = credential();
+    if (value === "") return {};
+    return tokenClaims(value) ? { Authorization: "Bearer " + value } : { "X-API-Key": value };
+  }
+
+  function showSignedIn() {
+    const value = credential();
+    $("sign-in").hidden = value !== "";
+    $("signed-in").hidden = value === "";
+    if (value === "") return;
+    const claims = tokenClaims(value);
+    if (!claims) { $("who").textContent = "Signed in with an API key"; return; }
+    let text = "Signed in with a token" + (typeof claims.sub === "string" ? " as " + claims.sub : "");
+    if (typeof claims.exp === "number") {
+      text += (claims.exp * 1000 <= Date.now() ? ", expired at " : ", expires at ") +
+        new Date(claims.exp * 1000).toLocaleTimeString();
+    }
+    $("who").textContent = text;
+  }
+
+  // With a token the bidder is its subject: the user id defaults to it.
+  function defaultUser() {
+    const claims = tokenClaims(credential());
+    if (claims && typeof claims.sub === "string") $("user").value = claims.sub;
+  }
+
+  $("sign-in").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const value = $("credential").value.trim().replace(/^Bearer +/i, "");
+    $("credential").value = "";
+    if (value === "") return;
+    sessionStorage.setItem(CREDENTIAL, value);
+    $("error").textContent = "";
+    showSignedIn();
+    defaultUser();
+    render();
+  });
+  $("sign-out").addEventListener("click", () => {
+    sessionStorage.removeItem(CREDENTIAL);
+    showSignedIn();
+  });
+
   $("user").value = localStorage.getItem("auction-user") || "";
+  defaultUser();
+  showSignedIn();
   $("user").addEventListener("input", render);
   $("bid-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -203,17 +279,31 @@ export const AUCTION_PAGE = `<!doctype html>
     try {
       const res = await fetch("/api/v1/items/" + encodeURIComponent(itemId) + "/bid", {
         method: "POST",
-        headers: { "Content-Type": "application/json" },
+        headers: { "Content-Type": "application/json", ...credentialHeaders() },
         body: JSON.stringify(body),
       });
-      const answer = await res.json();
+      // A proxy's error page is not JSON: the status still says what happened.
+      const answer = await res.json().catch(() => ({}));
       if (res.status === 201) {
         bidByViewer = true;
         $("ok").textContent = "Bid of " + money(answer.amount) + " accepted" + (answer.leading ? "" : ", but outbid at once");
         render();
         return;
       }
-      let text = answer.message || answer.error || "bid refused";
+      if (res.status === 401) {
+        $("error").textContent = credential() === ""
+          ? "sign in to bid"
+          : "sign in to bid: this credential was refused (" + (answer.message || "unknown, expired or invalid") + ")";
+        $("sign-in").hidden = false;
+        $("credential").focus();
+        return;
+      }
+      if (res.status === 403) {
+        $("error").textContent = "this credential cannot bid: " + (answer.message || "forbidden") +
+          (typeof answer.details === "string" ? " (" + answer.details + ")" : "");
+        return;
+      }
+      let text = answer.message || answer.error || "bid refused (" + res.status + ")";
       if (answer.data && typeof answer.data.min_next_bid === "number") {
         text += " (minimum next bid " + money(answer.data.min_next_bid) + ")";
       } else if (typeof answer.details === "string") {
@@ -227,7 +317,34 @@ export const AUCTION_PAGE = `<!doctype html>
 
   checkExists().then((exists) => { if (exists) connect(); });
 })();
-</script>
+`;
+
+export const AUCTION_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Live auction</title>
+<style>${STYLE}</style>
+</head>
+${BODY}<script>${SCRIPT}</script>
 </body>
 </html>
 `;
+
+const sha256 = (text: string) => `'sha256-${createHash("sha256").update(text).digest("base64")}'`;
+
+/**
+ * Only the page's own script and stylesheet (by hash: they are inline, so the page is one string) and
+ * connections to this origin ('self' covers ws:/wss: to it). The credential a viewer types lives next to
+ * that script, so nothing else may run, frame the page or receive a form.
+ */
+export const AUCTION_CSP = [
+  "default-src 'none'",
+  `script-src ${sha256(SCRIPT)}`,
+  `style-src ${sha256(STYLE)}`,
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
