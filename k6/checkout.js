@@ -15,7 +15,7 @@ import {
   everyScenarioRan,
   SLO_P99_MS,
 } from "./lib/plan.js";
-import { addItem, body, checkout, createCart, putProduct, setStock } from "./lib/shop.js";
+import { addItem, body, checkout, createCart, stockedProducts } from "./lib/shop.js";
 import { summarize, TREND_STATS } from "./lib/summary.js";
 
 const PRODUCTS = envInt("PRODUCTS", 10);
@@ -38,15 +38,7 @@ export const options = {
 };
 
 export function setup() {
-  // Fresh product ids per run, so another run's carts never share this run's stock.
-  const base = 1_000_000_000 + Math.floor(Math.random() * 1_000_000_000);
-  const productIds = Array.from({ length: PRODUCTS }, (_, i) => base + i);
-  for (const id of productIds) {
-    if (putProduct(id).status !== 204) throw new Error(`cannot create product ${id}`);
-    const res = setStock(id, STOCK);
-    if (res.status !== 204) throw new Error(`cannot set stock of ${id}: ${res.status} ${String(res.body)}`);
-  }
-  return { productIds };
+  return { productIds: stockedProducts(PRODUCTS, STOCK) };
 }
 
 /** @param {{ productIds: number[] }} data */

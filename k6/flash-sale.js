@@ -9,7 +9,7 @@ import { check } from "k6";
 import { Counter } from "k6/metrics";
 import { env, envInt } from "./lib/env.js";
 import { everyScenarioRan } from "./lib/plan.js";
-import { addItem, body, checkout, createCart, putProduct, setStock } from "./lib/shop.js";
+import { addItem, body, checkout, createCart, stockedProducts } from "./lib/shop.js";
 import { summarize, TREND_STATS } from "./lib/summary.js";
 
 const PRODUCTS = envInt("PRODUCTS", 3);
@@ -51,15 +51,7 @@ export const options = {
 export function setup() {
   if (CUSTOMERS <= TOTAL_STOCK)
     throw new Error(`CUSTOMERS (${CUSTOMERS}) must exceed the stock (${TOTAL_STOCK})`);
-  // Fresh product ids per run, so stock left over from an earlier run is never counted.
-  const base = 1_000_000_000 + Math.floor(Math.random() * 1_000_000_000);
-  const productIds = Array.from({ length: PRODUCTS }, (_, i) => base + i);
-  for (const id of productIds) {
-    if (putProduct(id).status !== 204) throw new Error(`cannot create product ${id}`);
-    const res = setStock(id, STOCK);
-    if (res.status !== 204) throw new Error(`cannot set stock of ${id}: ${res.status} ${String(res.body)}`);
-  }
-  return { productIds };
+  return { productIds: stockedProducts(PRODUCTS, STOCK) };
 }
 
 /** @param {{ productIds: number[] }} data */

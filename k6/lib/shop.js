@@ -163,3 +163,20 @@ export const bid = (
 export function plusCents(/** @type {number} */ amount, /** @type {number} */ cents) {
   return (Math.round(amount * 100) + cents) / 100;
 }
+
+/**
+ * `count` new products with `stock` units each, under ids fresh per run (so another run's carts and stock
+ * never mix with this run's); throws when the target refuses one.
+ * @param {number} count
+ * @param {number} stock
+ */
+export function stockedProducts(count, stock) {
+  const base = 1_000_000_000 + Math.floor(Math.random() * 1_000_000_000);
+  const productIds = Array.from({ length: count }, (_, i) => base + i);
+  for (const id of productIds) {
+    if (putProduct(id).status !== 204) throw new Error(`cannot create product ${id}`);
+    const res = setStock(id, stock);
+    if (res.status !== 204) throw new Error(`cannot set stock of ${id}: ${res.status} ${String(res.body)}`);
+  }
+  return productIds;
+}
