@@ -54,16 +54,7 @@ export class DynamoOrderStore implements OrderStore {
     const sources = allowedFrom(from, update.status);
     if (sources.length === 0) return undefined;
     const names: Record<string, string> = { "#s": "status" };
-    const values: Record<string, unknown> = { ":to": update.status, ":now": new Date().toISOString() };
-    const sets = ["#s = :to", "updated_at = :now"];
-    if (update.failure_reason !== undefined) {
-      sets.push("failure_reason = :fr");
-      values[":fr"] = update.failure_reason;
-    }
-    if (update.transaction_id !== undefined) {
-      sets.push("transaction_id = :tx");
-      values[":tx"] = update.transaction_id;
-    }
+    const { sets, values } = statusUpdate(update);
     sources.forEach((s, i) => {
       values[`:f${i}`] = s;
     });
@@ -101,4 +92,23 @@ export class DynamoOrderStore implements OrderStore {
       if (!isConditionFailed(err)) throw err;
     }
   }
+}
+
+/**
+ * The SET clauses and values of a status change (`#s` is the status): the new status, the time, and
+ * the failure reason or transaction id it carries. Shared by the plain transition and the transaction
+ * that finishes an order (./transactions.ts).
+ */
+export function statusUpdate(update: OrderUpdate): { sets: string[]; values: Record<string, unknown> } {
+  const values: Record<string, unknown> = { ":to": update.status, ":now": new Date().toISOString() };
+  const sets = ["#s = :to", "updated_at = :now"];
+  if (update.failure_reason !== undefined) {
+    sets.push("failure_reason = :fr");
+    values[":fr"] = update.failure_reason;
+  }
+  if (update.transaction_id !== undefined) {
+    sets.push("transaction_id = :tx");
+    values[":tx"] = update.transaction_id;
+  }
+  return { sets, values };
 }

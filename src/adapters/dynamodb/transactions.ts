@@ -26,6 +26,7 @@ import {
 } from "../../domain/transactions.ts";
 import type { DependencyPolicy } from "../../resilience/policy.ts";
 import { sleep } from "../../util/time.ts";
+import { statusUpdate } from "./orders.ts";
 
 /**
  * Waits before each resend of a transaction whose outcome is unknown. Each attempt is bounded by the
@@ -146,21 +147,9 @@ export class DynamoCommerceWrites implements CommerceWrites {
 
   async finishOrder(order: Order, update: FinalUpdate, token: string): Promise<Order | undefined> {
     const names: Record<string, string> = { "#s": "status" };
-    const values: Record<string, unknown> = {
-      ":to": update.status,
-      ":from": "processing",
-      ":now": new Date().toISOString(),
-    };
-    const sets = ["#s = :to", "updated_at = :now"];
+    const { sets, values } = statusUpdate(update);
+    values[":from"] = "processing";
     let condition = "#s = :from";
-    if (update.failure_reason !== undefined) {
-      sets.push("failure_reason = :fr");
-      values[":fr"] = update.failure_reason;
-    }
-    if (update.transaction_id !== undefined) {
-      sets.push("transaction_id = :tx");
-      values[":tx"] = update.transaction_id;
-    }
     const cartOrder = order.cart_id !== undefined;
     if (cartOrder) {
       sets.push("stock = :moved");
