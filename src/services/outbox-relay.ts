@@ -109,12 +109,15 @@ export class OutboxRelay {
       return;
     }
     const now = Date.now();
-    const oldest = records.reduce((min, r) => Math.min(min, r.created_at), now);
-    this.lagS = (now - oldest) / 1000;
+    // A record is late from when it could be published: a takeover record waits for its not_before.
+    const since = (r: OutboxRecord) => Math.max(r.created_at, r.not_before ?? 0);
+    const oldest = records.reduce((min, r) => Math.min(min, since(r)), now);
+    this.lagS = Math.max(0, now - oldest) / 1000;
     this.metrics.lag.set(this.lagS);
     this.lastSweep = { at: new Date(now).toISOString(), pending: records.length };
     for (const r of records) {
-      if (now - r.created_at >= this.options.sweepMs && !this.inFlight.has(r.id)) this.waiting.set(r.id, r);
+      const due = now - r.created_at >= this.options.sweepMs && now >= (r.not_before ?? 0);
+      if (due && !this.inFlight.has(r.id)) this.waiting.set(r.id, r);
     }
     this.pump();
     await Promise.all(this.inFlight.values());
