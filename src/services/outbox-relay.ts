@@ -5,7 +5,8 @@
  *
  * Records this process committed are handed over at once and published within milliseconds. A sweep
  * every `sweepMs` publishes records older than that: those left by a process that died, a publish that
- * failed, or a commit whose answer was lost to a timeout. At-least-once: a record published and not yet
+ * failed, or a commit whose answer was lost to a timeout; a record with `not_before` (a sync order's
+ * takeover) not before then. At-least-once: a record published and not yet
  * removed may be published again (by a sweep, or by another process's relay); the processor's per-order
  * idempotence makes a second message harmless.
  */
