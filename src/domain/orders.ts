@@ -49,8 +49,23 @@ export interface Order {
   request_hash: string;
   /** Sync orders: the request that created it, so that request recognises its own write after a lost answer. */
   request_id?: string;
-  /** Async and cart orders: the id of the outbox record written with the order, answered as `message_id`. */
+  /**
+   * The id of the outbox record written with the order: async and cart orders answer it as `message_id`;
+   * a sync order's record is its takeover (below), removed once its payer finishes it.
+   */
   message_id?: string;
+  /**
+   * Sync orders: epoch ms after which anyone may finish the order if it is still processing (its payer
+   * gave up on an unknown outcome, or died): a resend with its order_id, or the processor, to which its
+   * outbox record is published from then on. They charge under the order's key, so a takeover while the
+   * payer still runs is only duplicate work, never a second charge.
+   */
+  takeover_at?: number;
+  /**
+   * Cart orders checked out with an Idempotency-Key: a digest of the key and the request body, so a resend
+   * of that request whose first answer was lost recognises the checkout as its own.
+   */
+  checkout_request?: string;
   /** Cart orders: the card to charge and the cart, whose stock reservations the processor ships or releases. */
   card_number?: string;
   cart_id?: number;
@@ -164,11 +179,6 @@ export interface OrderStore {
    * re-reads to find out why).
    */
   transition(orderId: string, from: readonly OrderStatus[], update: OrderUpdate): Promise<Order | undefined>;
-  /**
-   * Compensation of the sync path: removes an order that was never handed to the queue and is not final,
-   * if `requestHash` still matches (so a different request's order is never removed).
-   */
-  discard(orderId: string, requestHash: string): Promise<void>;
 }
 
 /** The message on the queue: only the id; the order itself is read from the store. */

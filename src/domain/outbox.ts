@@ -14,6 +14,11 @@ export interface OutboxRecord {
   attributes: Record<string, string>;
   /** Epoch ms: the relay's lag is the age of the oldest record still here. */
   created_at: number;
+  /**
+   * Epoch ms before which no sweep publishes it: a sync order's takeover record (Order.takeover_at),
+   * which matters only if the order's payer does not finish it first (and then removes the record).
+   */
+  not_before?: number;
 }
 
 export interface OutboxStore {

@@ -40,7 +40,7 @@ export interface CommerceWrites {
    * moved available → reserved (each conditional on enough being available), the outbox record written.
    */
   checkout(write: CheckoutWrite, token: string): Promise<CheckoutOutcome>;
-  /** An accepted order and its outbox record; the existing order when the id is taken. */
+  /** An accepted order (async, or sync with its takeover record) and its outbox record; the existing order when the id is taken. */
   acceptOrder(
     order: Order,
     outbox: OutboxRecord,

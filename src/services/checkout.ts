@@ -10,7 +10,7 @@ import type { CartStore } from "../domain/carts.ts";
 import type { IdAllocator } from "../domain/counters.ts";
 import type { IdempotencyStore } from "../domain/idempotency.ts";
 import type { InventoryStore } from "../domain/inventory.ts";
-import { lineTotal, type Order } from "../domain/orders.ts";
+import { lineTotal, type Order, type OrderStore, sha256 } from "../domain/orders.ts";
 import { orderMessageRecord } from "../domain/outbox.ts";
 import { DomainError, invalidInput } from "../domain/outcomes.ts";
 import { type CommerceWrites, MAX_CHECKOUT_LINES, requestToken } from "../domain/transactions.ts";
@@ -24,6 +24,8 @@ export interface CheckoutDeps {
   carts: CartStore;
   inventory: InventoryStore;
   writes: Pick<CommerceWrites, "checkout">;
+  /** Read when a keyed checkout finds its cart checked out: was it this request's own? */
+  orders: Pick<OrderStore, "get">;
   ids: IdAllocator;
   idempotency: IdempotencyStore;
   pipeline: OrderService;
@@ -38,21 +40,35 @@ export class CheckoutService {
 
   /**
    * Checks the cart out once: the same Idempotency-Key and card replay the first outcome (a refusal
-   * included); without a key a repeated checkout answers CART_CHECKED_OUT with the order id.
+   * included); without a key a repeated checkout answers CART_CHECKED_OUT with the order id. A first
+   * attempt answered 503 is not remembered under the key, yet its checkout may have landed: the order
+   * then carries the key's request (`checkout_request`), and the resend answers that checkout's 200.
    */
-  checkout(cartId: number, card: string | undefined, idempotencyKey?: string): Promise<{ order_id: number }> {
+  async checkout(
+    cartId: number,
+    card: string | undefined,
+    idempotencyKey?: string,
+  ): Promise<{ order_id: number }> {
+    const request =
+      idempotencyKey === undefined ? undefined : await sha256(JSON.stringify([idempotencyKey, card ?? null]));
     return idempotent(this.deps.idempotency, `checkout:${cartId}`, idempotencyKey, { card }, () =>
-      this.run(cartId, card),
+      this.run(cartId, card, request),
     );
   }
 
-  private async run(cartId: number, card: string | undefined): Promise<{ order_id: number }> {
+  private async run(
+    cartId: number,
+    card: string | undefined,
+    request: string | undefined,
+  ): Promise<{ order_id: number }> {
     const { carts, writes } = this.deps;
     const relay = this.deps.pipeline.intake();
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       const cart = await carts.get(cartId);
       if (!cart) throw cartNotFound(cartId);
       if (cart.status === "checked_out") {
+        const orderId = cart.order_id;
+        if (orderId !== undefined && (await this.ownCheckout(orderId, request))) return { order_id: orderId };
         throw new DomainError("CART_CHECKED_OUT", `shopping cart ${cartId} is already checked out`, {
           details: `order ${cart.order_id}`,
           data: { order_id: cart.order_id },
@@ -83,6 +99,7 @@ export class CheckoutService {
         created_at: now,
         updated_at: now,
         ...(card === undefined ? {} : { card_number: card }),
+        ...(request === undefined ? {} : { checkout_request: request }),
       };
       const token = await requestToken("checkout", cartId, orderId);
       const outcome = await writes.checkout({ cartId, cartItems: cart.items, order, outbox }, token);
@@ -114,5 +131,11 @@ export class CheckoutService {
     throw new DomainError("TRY_AGAIN", `shopping cart ${cartId} kept changing during checkout; retry`, {
       retryAfterS: 0,
     });
+  }
+
+  /** Whether the order a checked-out cart names was stored by this keyed request (a resend after a 503). */
+  private async ownCheckout(orderId: number, request: string | undefined): Promise<boolean> {
+    if (request === undefined) return false;
+    return (await this.deps.orders.get(String(orderId)))?.checkout_request === request;
   }
 }

@@ -13,12 +13,13 @@ import {
   type Order,
   type OrderInput,
   type OrderStore,
+  type OrderUpdate,
   type OrderView,
   orderView,
   requestHash,
   toLines,
 } from "../domain/orders.ts";
-import { type OutboxRecord, orderMessageRecord } from "../domain/outbox.ts";
+import { type OutboxRecord, type OutboxStore, orderMessageRecord } from "../domain/outbox.ts";
 import { conflict, DomainError, notFound, unavailable } from "../domain/outcomes.ts";
 import { chargeKey, declinedFailure, type PaymentGateway } from "../domain/payments.ts";
 import { type CommerceWrites, requestToken } from "../domain/transactions.ts";
@@ -38,12 +39,18 @@ export interface AsyncAccepted {
 export interface OrderServiceDeps {
   store: OrderStore;
   writes: Pick<CommerceWrites, "acceptOrder">;
+  /** Where a finished sync order's takeover record is removed from; absent where none is written. */
+  outbox?: Pick<OutboxStore, "markSent">;
   gateway: PaymentGateway;
   logger: Logger;
   /** Bounds concurrent payments on the sync path (PAYMENT_CONCURRENCY). */
   paymentSlots: Semaphore;
   syncQueueTimeoutMs: number;
-  paymentSimMs: number;
+  /**
+   * How long a sync order is left to its payer before anyone may take it over (Order.takeover_at): its
+   * charge plus slack. It decides who does the work, never what is charged.
+   */
+  syncTakeoverMs: number;
 }
 
 /** What publishes committed outbox records (the outbox relay). */
@@ -54,7 +61,15 @@ export interface Relay {
 /** The relay when a processor will consume what is published; else why the async path is off here. */
 export type IntakeState = { relay: Relay } | { unavailable: string };
 
-/** Waits before resending a sync order's create whose answer was lost; then the request answers 503. */
+/**
+ * A sync order's payer is left its charge (PAYMENT_SIM_MS) plus this before a takeover may start: room
+ * for the payment policy's retries and the final write, so a takeover normally finds nobody paying.
+ */
+const SYNC_TAKEOVER_SLACK_MS = 10_000;
+
+export const syncTakeoverMs = (paymentSimMs: number) => paymentSimMs + SYNC_TAKEOVER_SLACK_MS;
+
+/** Waits before resending a plain sync create whose answer was lost; then the request answers 503. */
 const CREATE_RESENDS_MS = [200, 1000] as const;
 
 export class OrderService {
@@ -121,71 +136,132 @@ export class OrderService {
     });
   }
 
-  /** Charges inline: the seeds' synchronous design, bounded by PAYMENT_CONCURRENCY. */
+  /**
+   * Charges inline: the seeds' synchronous design, bounded by PAYMENT_CONCURRENCY. The slot is taken
+   * before anything is stored, so a request refused for want of one leaves nothing behind. Once stored,
+   * the order is never removed (a failure may be a charge that landed): it stays processing until its
+   * payer, a resend with its order_id or the processor (through its takeover record) finishes it from
+   * the ledger under the order's charge key.
+   */
   async placeSync(input: OrderInput): Promise<OrderView> {
-    const order = { ...(await this.newOrder(input, "sync", "processing")), request_id: crypto.randomUUID() };
-    const created = await this.createSync(order);
-    if (!created.created) return this.replaySync(created.existing, order);
+    const { paymentSlots, syncQueueTimeoutMs } = this.deps;
+    if (!(await paymentSlots.acquire(syncQueueTimeoutMs))) {
+      throw unavailable(`all payment slots busy for ${syncQueueTimeoutMs} ms; retry later`, 1);
+    }
+    let held = true;
+    const release = () => {
+      if (held) paymentSlots.release();
+      held = false;
+    };
     try {
-      if (!(await this.deps.paymentSlots.acquire(this.deps.syncQueueTimeoutMs))) {
-        throw unavailable(`all payment slots busy for ${this.deps.syncQueueTimeoutMs} ms; retry later`, 1);
-      }
-      try {
-        const result = await this.deps.gateway.charge({
-          idempotencyKey: chargeKey(order),
-          amountCents: order.total_cents,
-        });
-        const done = await this.deps.store.transition(
-          order.order_id,
-          ["processing"],
-          result.approved
-            ? { status: "completed", transaction_id: result.transaction_id }
-            : { status: "failed", failure_reason: declinedFailure(result.reason) },
-        );
-        if (!done) throw new Error(`order ${order.order_id} left processing while being paid`);
-        return orderView(done);
-      } finally {
-        this.deps.paymentSlots.release();
-      }
-    } catch (err) {
-      await this.deps.store.discard(order.order_id, order.request_hash).catch(() => {});
-      throw err;
+      const order: Order = {
+        ...(await this.newOrder(input, "sync", "processing")),
+        request_id: crypto.randomUUID(),
+        takeover_at: Date.now() + this.deps.syncTakeoverMs,
+      };
+      const created = await this.createSync(order);
+      if (created.created) return await this.paySync(order);
+      // Waiting for another request's answer needs no payment slot.
+      release();
+      return await this.replaySync(created.existing, order);
+    } finally {
+      release();
     }
   }
 
   /**
-   * Stores a new sync order. A create whose answer was lost (a timeout) may have landed: it is resent,
-   * and an order carrying this request's own request_id is that landed write, which this request then
-   * pays, rather than leaving it processing with nobody to finish it.
+   * Stores a new sync order. Where a processor consumes this process's outbox, the order goes with a
+   * takeover record in one transaction (its resends after a timeout are the same one), which no sweep
+   * publishes before `takeover_at`: an order whose create answered 503 but landed later, or whose payer
+   * gave up, is then finished by the processor. Without one (`--role api` on the in-process queue, memory
+   * stores) a plain create, resent on a lost answer; only a resend finishes an order left processing there.
+   * An order carrying this request's own request_id is its landed write, which this request then pays.
    */
   private async createSync(order: Order): Promise<{ created: true } | { created: false; existing: Order }> {
+    const write =
+      "relay" in this.intakeState ? await this.withTakeover(order) : () => this.deps.store.create(order);
     for (let attempt = 0; ; attempt++) {
       try {
-        const r = await this.guard("store the order", () => this.deps.store.create(order));
+        const r = await this.guard("store the order", write);
         if (!r.created && r.existing.request_id === order.request_id) return { created: true };
         return r;
       } catch (err) {
         const unknown = err instanceof DomainError && err.code === "DEPENDENCY_UNAVAILABLE";
-        if (!unknown || attempt >= CREATE_RESENDS_MS.length) throw err;
+        // A transaction has already been resent under its token: its 503 is final for this request.
+        if (!unknown || "relay" in this.intakeState || attempt >= CREATE_RESENDS_MS.length) throw err;
         await sleep(CREATE_RESENDS_MS[attempt] ?? 0);
       }
     }
   }
 
+  private async withTakeover(order: Order) {
+    const record = { ...orderMessageRecord(order.order_id, traceCarrier()), not_before: order.takeover_at };
+    order.message_id = record.id;
+    const token = await requestToken("sync", order.order_id, order.request_id ?? "");
+    return () => this.deps.writes.acceptOrder(order, record, token);
+  }
+
+  /**
+   * Charges a processing sync order under its key and finishes it. Whoever runs it (the payer, a resend
+   * taking over) gets the ledger's one decision for the key: a charge that landed is replayed, a decline
+   * kept (settlesOrder) is answered again, so the order ends as the money did, charged once. A failure
+   * leaves the order processing for the next taker; nothing is undone.
+   */
+  private async paySync(order: Order): Promise<OrderView> {
+    const result = await this.guard("charge the order", () =>
+      this.deps.gateway.charge({
+        idempotencyKey: chargeKey(order),
+        amountCents: order.total_cents,
+        settlesOrder: true,
+      }),
+    );
+    const update: OrderUpdate = result.approved
+      ? { status: "completed", transaction_id: result.transaction_id }
+      : { status: "failed", failure_reason: declinedFailure(result.reason) };
+    const done = await this.guard("finish the order", async () => {
+      const moved = await this.deps.store.transition(order.order_id, ["processing"], update);
+      // Another taker finished it first, from the same ledger decision.
+      return moved ?? (await this.deps.store.get(order.order_id));
+    });
+    if (!done || !isFinal(done.status)) {
+      throw new Error(`order ${order.order_id} left processing while being paid`);
+    }
+    const record = order.message_id;
+    if (record !== undefined && this.deps.outbox) {
+      // Done: the takeover record is not needed. Left behind (a lost delete), it only makes the processor
+      // find the order final.
+      this.deps.outbox.markSent(record).catch((err) => {
+        this.deps.logger.warn("could not remove a sync order's takeover record", errorFields(err));
+      });
+    }
+    return orderView(done);
+  }
+
+  /**
+   * Another request with this order_id: its answer is the order's, once final. An order still processing
+   * at its takeover_at has no live payer to wait for (it gave up, or died): this request finishes it.
+   */
   private async replaySync(existing: Order, order: Order): Promise<OrderView> {
     if (existing.request_hash !== order.request_hash || existing.source !== "sync") {
       throw conflict(`order ${order.order_id} already exists with a different payload`);
     }
-    // The first request is still paying: its answer is the one to replay.
-    const deadline = Date.now() + this.deps.syncQueueTimeoutMs + this.deps.paymentSimMs + 5000;
+    const takeoverAt = existing.takeover_at ?? Date.parse(existing.created_at) + this.deps.syncTakeoverMs;
     let current: Order | undefined = existing;
-    while (current && !isFinal(current.status) && Date.now() < deadline) {
+    while (current && !isFinal(current.status) && Date.now() < takeoverAt) {
       await sleep(25);
-      current = await this.deps.store.get(order.order_id);
+      current = await this.guard("read the order", () => this.deps.store.get(order.order_id));
     }
-    if (!current) throw unavailable("the first request with this order_id failed; retry", 1);
-    if (!isFinal(current.status)) throw conflict(`order ${order.order_id} is still being processed`);
-    return orderView(current);
+    if (!current) throw new Error(`order ${order.order_id} vanished`);
+    if (isFinal(current.status)) return orderView(current);
+    const { paymentSlots, syncQueueTimeoutMs } = this.deps;
+    if (!(await paymentSlots.acquire(syncQueueTimeoutMs))) {
+      throw unavailable(`all payment slots busy for ${syncQueueTimeoutMs} ms; retry later`, 1);
+    }
+    try {
+      return await this.paySync(current);
+    } finally {
+      paymentSlots.release();
+    }
   }
 
   async newOrder(

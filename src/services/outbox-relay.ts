@@ -5,7 +5,8 @@
  *
  * Records this process committed are handed over at once and published within milliseconds. A sweep
  * every `sweepMs` publishes records older than that: those left by a process that died, a publish that
- * failed, or a commit whose answer was lost to a timeout. At-least-once: a record published and not yet
+ * failed, or a commit whose answer was lost to a timeout; a record with `not_before` (a sync order's
+ * takeover) not before then. At-least-once: a record published and not yet
  * removed may be published again (by a sweep, or by another process's relay); the processor's per-order
  * idempotence makes a second message harmless.
  */
@@ -109,12 +110,15 @@ export class OutboxRelay {
       return;
     }
     const now = Date.now();
-    const oldest = records.reduce((min, r) => Math.min(min, r.created_at), now);
-    this.lagS = (now - oldest) / 1000;
+    // A record is late from when it could be published: a takeover record waits for its not_before.
+    const since = (r: OutboxRecord) => Math.max(r.created_at, r.not_before ?? 0);
+    const oldest = records.reduce((min, r) => Math.min(min, since(r)), now);
+    this.lagS = Math.max(0, now - oldest) / 1000;
     this.metrics.lag.set(this.lagS);
     this.lastSweep = { at: new Date(now).toISOString(), pending: records.length };
     for (const r of records) {
-      if (now - r.created_at >= this.options.sweepMs && !this.inFlight.has(r.id)) this.waiting.set(r.id, r);
+      const due = now - r.created_at >= this.options.sweepMs && now >= (r.not_before ?? 0);
+      if (due && !this.inFlight.has(r.id)) this.waiting.set(r.id, r);
     }
     this.pump();
     await Promise.all(this.inFlight.values());

@@ -41,6 +41,8 @@ export interface CommerceOptions {
   gateway?: PaymentGateway;
   paymentSlots?: number;
   syncQueueTimeoutMs?: number;
+  /** How long a sync order is left to its payer before a resend or the processor may finish it. */
+  syncTakeoverMs?: number;
   /** The relay's sweep interval and age (OUTBOX_SWEEP_MS); the relay runs only when a test starts it. */
   sweepMs?: number;
 }
@@ -84,7 +86,8 @@ export function memoryCommerce(options: CommerceOptions = {}) {
       logger,
       paymentSlots: new Semaphore(options.paymentSlots ?? 4),
       syncQueueTimeoutMs: options.syncQueueTimeoutMs ?? 1000,
-      paymentSimMs: 0,
+      syncTakeoverMs: options.syncTakeoverMs ?? 1000,
+      outbox: stores.outbox,
     },
     options.unavailable === undefined ? { relay } : { unavailable: options.unavailable },
   );

@@ -175,7 +175,7 @@ describe("accept path failure points (service level)", () => {
     logger: createLogger("silent"),
     paymentSlots: new Semaphore(1),
     syncQueueTimeoutMs: 100,
-    paymentSimMs: 0,
+    syncTakeoverMs: 1000,
   });
   const input = { order_id: "o1", customer_id: 1, items: [{ product_id: 1, quantity: 1, price: 1 }] };
 

@@ -1,5 +1,6 @@
 /** Cart checkout as a use case on the memory adapters: every rule and outcome code, no HTTP. */
 import { describe, expect, test } from "bun:test";
+import { unavailable } from "../../src/domain/outcomes.ts";
 import { flakyPublisher, memoryCommerce, refusal } from "../helpers/use-cases.ts";
 
 describe("checkout", () => {
@@ -172,5 +173,35 @@ describe("checkout", () => {
     expect(await shop.checkout.checkout(id, undefined, "k2")).toEqual(first);
     expect((await refusal(shop.checkout.checkout(id, "4242424242424242", "k2"))).code).toBe("CONFLICT");
     expect(shop.queue.depth().visible).toBe(1);
+  });
+
+  test("Idempotency-Key after a 503 whose checkout landed: the resend with that key and card answers 200 with the order; another key CART_CHECKED_OUT", async () => {
+    const shop = memoryCommerce();
+    const pid = await shop.product(1, 5);
+    const id = await shop.cart([[pid, 2]]);
+    const checkout = shop.writes.checkout.bind(shop.writes);
+    let lose = 1;
+    shop.writes.checkout = async (write) => {
+      const outcome = await checkout(write);
+      if (lose-- > 0) throw unavailable("the database did not answer", 2);
+      return outcome;
+    };
+    expect((await refusal(shop.checkout.checkout(id, "4242424242424242", "k1"))).code).toBe(
+      "DEPENDENCY_UNAVAILABLE",
+    );
+    const orderId = (await shop.carts.get(id))?.order_id ?? 0;
+    expect(await shop.orders.get(String(orderId))).toMatchObject({ cart_id: id, status: "pending" });
+    // Another key or no key: not that request, so the cart's state answers.
+    for (const key of ["k2", undefined]) {
+      expect(await refusal(shop.checkout.checkout(id, "4242424242424242", key))).toMatchObject({
+        code: "CART_CHECKED_OUT",
+        data: { order_id: orderId },
+      });
+    }
+    expect(await shop.checkout.checkout(id, "4242424242424242", "k1")).toEqual({ order_id: orderId });
+    // Now remembered under the key: replayed as is, and another card under it is a CONFLICT.
+    expect(await shop.checkout.checkout(id, "4242424242424242", "k1")).toEqual({ order_id: orderId });
+    expect((await refusal(shop.checkout.checkout(id, undefined, "k1"))).code).toBe("CONFLICT");
+    expect(await shop.inventory.get(pid)).toMatchObject({ available: 3, reserved: 2 });
   });
 });

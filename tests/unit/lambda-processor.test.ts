@@ -66,7 +66,6 @@ function setup(opts: Setup = {}) {
       if (flaky.has(id)) throw Object.assign(new Error("store timed out"), { name: "TimeoutError" });
       return orders.transition(id, from, update);
     },
-    discard: (id, h) => orders.discard(id, h),
   };
   const visibility: { handle: string; seconds: number }[] = [];
   const processor = new LambdaProcessor(

@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { unavailable } from "../../src/domain/outcomes.ts";
 import type { PaymentGateway } from "../../src/domain/payments.ts";
+import { OrderWorker } from "../../src/services/processor.ts";
 import { flakyPublisher, memoryCommerce, refusal } from "../helpers/use-cases.ts";
 
 const input = (over: Record<string, unknown> = {}) => ({
@@ -51,7 +52,7 @@ describe("placeSync", () => {
     expect((await refusal(shop.pipeline.acceptAsync(input()))).code).toBe("CONFLICT");
   });
 
-  test("all payment slots busy past SYNC_QUEUE_TIMEOUT_MS: DEPENDENCY_UNAVAILABLE, the order removed", async () => {
+  test("all payment slots busy past SYNC_QUEUE_TIMEOUT_MS: DEPENDENCY_UNAVAILABLE, nothing stored", async () => {
     let release: () => void = () => {};
     const slow: PaymentGateway = {
       charge: () =>
@@ -68,8 +69,8 @@ describe("placeSync", () => {
     expect(await holding).toMatchObject({ status: "completed" });
   });
 
-  test("a create whose answer was lost but which landed is resent and recognised: the order is paid, not left processing", async () => {
-    const shop = memoryCommerce();
+  test("a plain create (no processor here) whose answer was lost but which landed is resent and recognised: the order is paid", async () => {
+    const shop = memoryCommerce({ unavailable: "no processor" });
     const create = shop.orders.create.bind(shop.orders);
     let lose = 1;
     shop.orders.create = async (o) => {
@@ -84,7 +85,59 @@ describe("placeSync", () => {
     expect(shop.ledger.records.size).toBe(1);
   });
 
-  test("a gateway outage is DEPENDENCY_UNAVAILABLE and leaves no order behind, so a retry starts afresh", async () => {
+  /** A charge that lands in the ledger and whose answer is then lost (`lose` times). */
+  const losingAnswers = (shop: ReturnType<typeof memoryCommerce>, lose: number) => {
+    const charge = shop.gateway.charge.bind(shop.gateway);
+    shop.gateway.charge = async (request) => {
+      const result = await charge(request);
+      if (lose-- > 0) throw unavailable("payment did not answer", 1);
+      return result;
+    };
+  };
+
+  test("a charge that landed with its answer lost: 503, the order kept processing; the resend takes it over from the ledger, charged once", async () => {
+    const shop = memoryCommerce({ syncTakeoverMs: 50 });
+    losingAnswers(shop, 1);
+    expect((await refusal(shop.pipeline.placeSync(input()))).code).toBe("DEPENDENCY_UNAVAILABLE");
+    expect(await shop.orders.get("o-1")).toMatchObject({ status: "processing" });
+    const charged = (await shop.ledger.get("order:o-1"))?.result;
+    expect(charged).toMatchObject({ approved: true });
+    const view = await shop.pipeline.placeSync(input());
+    expect(view).toMatchObject({
+      status: "completed",
+      transaction_id: (charged as { transaction_id: string }).transaction_id,
+    });
+    expect(shop.ledger.records.size).toBe(1);
+    await Bun.sleep(0);
+    expect(await shop.outbox.pending(10)).toEqual([]);
+  });
+
+  test("without a resend the processor takes it over: its takeover record is published only after takeover_at", async () => {
+    const shop = memoryCommerce({ syncTakeoverMs: 200, sweepMs: 0 });
+    losingAnswers(shop, 1);
+    expect((await refusal(shop.pipeline.placeSync(input()))).code).toBe("DEPENDENCY_UNAVAILABLE");
+    await shop.relay.sweep();
+    expect(shop.queue.depth().visible).toBe(0);
+    await Bun.sleep(250);
+    await shop.relay.sweep();
+    const [message] = await shop.queue.receive(10, 0, 30, new AbortController().signal);
+    expect(message?.body).toBe(JSON.stringify({ order_id: "o-1" }));
+    const worker = new OrderWorker(shop.orders, shop.writes, shop.gateway);
+    expect(await worker.process("o-1")).toBe("completed");
+    const order = await shop.orders.get("o-1");
+    expect(order).toMatchObject({ status: "completed" });
+    expect(shop.ledger.records.size).toBe(1);
+    expect((await shop.ledger.get("order:o-1"))?.result).toMatchObject({
+      transaction_id: order?.transaction_id,
+    });
+    // The resend answers the finished order.
+    expect(await shop.pipeline.placeSync(input())).toMatchObject({
+      status: "completed",
+      transaction_id: order?.transaction_id,
+    });
+  });
+
+  test("a gateway outage (nothing charged): 503, the order kept; its taker charges it once under the key", async () => {
     let down = true;
     const flaky: PaymentGateway = {
       charge: async () => {
@@ -92,14 +145,30 @@ describe("placeSync", () => {
         return { approved: true, transaction_id: "t2" };
       },
     };
-    const shop = memoryCommerce({ gateway: flaky });
+    const shop = memoryCommerce({ gateway: flaky, syncTakeoverMs: 50 });
     expect((await refusal(shop.pipeline.placeSync(input()))).code).toBe("DEPENDENCY_UNAVAILABLE");
-    expect(await shop.orders.get("o-1")).toBeUndefined();
+    expect(await shop.orders.get("o-1")).toMatchObject({ status: "processing" });
     down = false;
     expect(await shop.pipeline.placeSync(input())).toMatchObject({
       status: "completed",
       transaction_id: "t2",
     });
+  });
+
+  test("a create that timed out but landed: 503; the resend takes the order over once takeover_at passed", async () => {
+    const shop = memoryCommerce({ syncTakeoverMs: 100 });
+    const accept = shop.writes.acceptOrder.bind(shop.writes);
+    let lose = 1;
+    shop.writes.acceptOrder = async (o, r) => {
+      const result = await accept(o, r);
+      if (lose-- > 0) throw unavailable("orders did not answer", 1);
+      return result;
+    };
+    expect((await refusal(shop.pipeline.placeSync(input()))).code).toBe("DEPENDENCY_UNAVAILABLE");
+    expect(await shop.orders.get("o-1")).toMatchObject({ status: "processing" });
+    expect(shop.ledger.records.size).toBe(0);
+    expect(await shop.pipeline.placeSync(input())).toMatchObject({ status: "completed" });
+    expect(shop.ledger.records.size).toBe(1);
   });
 });
 

@@ -1,10 +1,4 @@
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import {
   allowedFrom,
   type Order,
@@ -74,22 +68,6 @@ export class DynamoOrderStore implements OrderStore {
     } catch (err) {
       if (isConditionFailed(err)) return undefined;
       throw err;
-    }
-  }
-
-  async discard(orderId: string, requestHash: string): Promise<void> {
-    try {
-      await this.db.send(
-        new DeleteCommand({
-          TableName: this.table,
-          Key: { order_id: orderId },
-          ConditionExpression: "request_hash = :h AND attribute_not_exists(message_id) AND #s IN (:p, :w)",
-          ExpressionAttributeNames: { "#s": "status" },
-          ExpressionAttributeValues: { ":h": requestHash, ":p": "pending", ":w": "processing" },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
     }
   }
 }

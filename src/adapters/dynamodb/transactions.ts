@@ -4,7 +4,8 @@
  * wrong when a write timed out and landed anyway:
  * - checkout: the cart (open → checked_out), the order, every line's stock (available → reserved, each
  *   conditional on enough being available) and the outbox record: a checkout either happened whole or not.
- * - accepting an async order: the order and its outbox record, so an accepted order always gets published.
+ * - accepting an async order: the order and its outbox record, so an accepted order always gets published;
+ *   a sync order likewise with its takeover record, so an order whose payer gave up is still finished.
  * - finishing a cart order: the order's final status and its stock (reserved → shipped | available).
  * A timeout (or the breaker refusing an attempt) leaves the outcome unknown: the same request is sent
  * again with the same token, which DynamoDB answers with the first attempt's outcome (for 10 minutes), so

@@ -1,6 +1,5 @@
 import {
   allowedFrom,
-  isFinal,
   type Order,
   type OrderStatus,
   type OrderStore,
@@ -35,13 +34,6 @@ export class MemoryOrderStore implements OrderStore {
     if (update.transaction_id !== undefined) o.transaction_id = update.transaction_id;
     o.updated_at = new Date().toISOString();
     return copy(o);
-  }
-
-  async discard(orderId: string, requestHash: string): Promise<void> {
-    const o = this.orders.get(orderId);
-    if (o && o.request_hash === requestHash && o.message_id === undefined && !isFinal(o.status)) {
-      this.orders.delete(orderId);
-    }
   }
 
   /** The live order, for MemoryCommerceWrites only: its atomic steps check and change it without an await. */

@@ -33,7 +33,7 @@ import { LambdaProcessor } from "../../lambda/processor.ts";
 import type { Resilience } from "../../resilience/index.ts";
 import { CartService } from "../../services/carts.ts";
 import { CheckoutService } from "../../services/checkout.ts";
-import { OrderService } from "../../services/orders.ts";
+import { OrderService, syncTakeoverMs } from "../../services/orders.ts";
 import { createRelayMetrics, OutboxRelay } from "../../services/outbox-relay.ts";
 import { PaymentService } from "../../services/payments.ts";
 import { createProcessorMetrics, OrderWorker, QueueProcessor } from "../../services/processor.ts";
@@ -234,7 +234,8 @@ export const commerceInits = {
       logger: get("logger"),
       paymentSlots: new Semaphore(config.PAYMENT_CONCURRENCY),
       syncQueueTimeoutMs: config.SYNC_QUEUE_TIMEOUT_MS,
-      paymentSimMs: config.PAYMENT_SIM_MS,
+      syncTakeoverMs: syncTakeoverMs(config.PAYMENT_SIM_MS),
+      outbox: get("outboxStore"),
     };
     // An in-process queue nobody in this process consumes would accept orders that never complete.
     const intake =
@@ -251,6 +252,7 @@ export const commerceInits = {
   checkout: async ({ get }) => ({
     value: new CheckoutService({
       carts: get("cartStore"),
+      orders: get("orderStore"),
       inventory: get("inventoryStore"),
       writes: await commerceWrites(get("config"), get("dynamodb"), get("resilience"), {
         orders: get("orderStore"),
