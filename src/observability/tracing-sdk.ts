@@ -192,43 +192,44 @@ const EXPORT_LOG_EVERY_MS = 60_000;
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
+/** An id of all zeros is the invalid id, by its length in hex digits. */
+const ZERO: Record<number, string> = { 16: "0".repeat(16), 32: "0".repeat(32) };
+
 /**
- * Trace and span ids from a pooled crypto.getRandomValues buffer: the SDK's RandomIdGenerator (Math.random
- * per 4 bytes) was most of the cost of an unsampled request's span (docs/observability.md, cost).
+ * Trace and span ids from a pooled crypto.getRandomValues buffer, turned into hex text a pool at a time so
+ * that an id is a slice of it: the SDK's RandomIdGenerator (Math.random per 4 bytes) was most of the cost of
+ * an unsampled request's span, and a string built byte by byte was still most of an id's (docs/observability.md,
+ * cost).
  */
 export class PooledIdGenerator implements IdGenerator {
   private readonly pool = new Uint8Array(4096);
-  private at = this.pool.length;
+  private text = "";
+  private at = 0;
   /** The next root span's trace id, when it was drawn before the span (the upfront sampling decision). */
   next: string | undefined;
 
-  private hex(bytes: number): string {
+  private hex(digits: 16 | 32): string {
     for (;;) {
-      if (this.at + bytes > this.pool.length) {
+      if (this.at + digits > this.text.length) {
         crypto.getRandomValues(this.pool);
+        this.text = Array.from(this.pool, (b) => HEX[b]).join("");
         this.at = 0;
       }
-      let out = "";
-      let zero = true;
-      for (let i = 0; i < bytes; i++) {
-        const b = this.pool[this.at++] as number;
-        if (b !== 0) zero = false;
-        out += HEX[b];
-      }
-      // All zeros is the invalid id.
-      if (!zero) return out;
+      const id = this.text.slice(this.at, this.at + digits);
+      this.at += digits;
+      if (id !== ZERO[digits]) return id;
     }
   }
 
   generateTraceId(): string {
     const preset = this.next;
-    if (preset === undefined) return this.hex(16);
+    if (preset === undefined) return this.hex(32);
     this.next = undefined;
     return preset;
   }
 
   generateSpanId(): string {
-    return this.hex(8);
+    return this.hex(16);
   }
 }
 

@@ -118,6 +118,22 @@ describe("the sampling decision taken before the SDK", () => {
     expect(sampled).toBeLessThan(1300);
   });
 
+  test("ids are valid W3C ids, distinct across refills of the pool", () => {
+    const gen = new PooledIdGenerator();
+    const seen = new Set<string>();
+    // 4096 random bytes a pool: 1000 ids of each kind take several refills.
+    for (let i = 0; i < 1000; i++) {
+      const t = gen.generateTraceId();
+      const s = gen.generateSpanId();
+      expect(t).toMatch(/^[0-9a-f]{32}$/);
+      expect(s).toMatch(/^[0-9a-f]{16}$/);
+      expect(t).not.toBe("0".repeat(32));
+      seen.add(t);
+      seen.add(s);
+    }
+    expect(seen.size).toBe(2000);
+  });
+
   test("a root's trace id drawn before the span is the span's", () => {
     const gen = new PooledIdGenerator();
     gen.next = "0af7651916cd43dd8448eb211c80319c";
