@@ -1,10 +1,15 @@
 /**
  * The CPU one GET /products/{id} costs inside the app (HttpCore.fetch called directly: no sockets, so none
  * of wrk's or the kernel's noise), with tracing off, on with every span dropped by the sampler (what 99 % of
- * requests cost at 1 %), and on recording every request. Each variant in a process of its own, alternating.
+ * requests cost at 1 %), and on recording every request. Each variant in a process of its own, alternating,
+ * for this checkout and for BENCH_BASE_REV (default: where this branch left main; its sources measured by this
+ * script), so that a change to tracing is compared with what it changes in the same run.
  *
  *   bun bench/tracing-app.ts [requests]
  */
+import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startShop } from "../src/shop.ts";
 
 const variants: Record<string, Record<string, string>> = {
@@ -58,25 +63,42 @@ if (process.argv[2] === "--variant") {
   process.exit(0);
 }
 
+const root = new URL("..", import.meta.url).pathname;
+const baseRev =
+  process.env.BENCH_BASE_REV ?? (await Bun.$`git merge-base HEAD main`.cwd(root).quiet().text()).trim();
+const work = mkdtempSync(join(tmpdir(), "shop-bench-tracing-app-"));
+await Bun.$`git archive ${baseRev} | tar -x -C ${work}`.cwd(root).quiet();
+symlinkSync(join(root, "node_modules"), join(work, "node_modules"));
+copyFileSync(import.meta.path, join(work, "bench", "tracing-app.ts"));
+const trees = { this: import.meta.path, base: join(work, "bench", "tracing-app.ts") };
+
 const costs: Record<string, number[]> = {};
-for (let round = 0; round < 3; round++) {
-  for (const name of Object.keys(variants)) {
-    const out = await Bun.$`${process.execPath} ${import.meta.path} --variant ${name} ${requests}`
-      .quiet()
-      .text();
-    const list = costs[name] ?? [];
-    list.push(Number(out.trim()));
-    costs[name] = list;
+try {
+  for (let round = 0; round < 3; round++) {
+    for (const name of Object.keys(variants)) {
+      for (const [tree, script] of Object.entries(trees)) {
+        const out = await Bun.$`${process.execPath} ${script} --variant ${name} ${requests}`.quiet().text();
+        const key = `${tree} ${name}`;
+        const list = costs[key] ?? [];
+        list.push(Number(out.trim()));
+        costs[key] = list;
+      }
+    }
   }
+} finally {
+  rmSync(work, { recursive: true, force: true });
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1] as number;
-const off = median(costs.off ?? []);
 console.log(
-  `GET /products/{id} through HttpCore.fetch, ${requests} requests x 3 rounds, CPU-µs per request (median)`,
+  `GET /products/{id} through HttpCore.fetch, ${requests} requests x 3 rounds, CPU-µs per request (median); base ${baseRev.slice(0, 12)}`,
 );
-for (const [name, xs] of Object.entries(costs)) {
-  const m = median(xs);
-  console.log(
-    `${name.padEnd(16)} ${m.toFixed(2)} µs  (+${(m - off).toFixed(2)} µs, ${(((m - off) / off) * 100).toFixed(0)} % vs off)  rounds ${xs.join(" ")}`,
-  );
+for (const tree of Object.keys(trees)) {
+  const off = median(costs[`${tree} off`] ?? []);
+  for (const name of Object.keys(variants)) {
+    const xs = costs[`${tree} ${name}`] ?? [];
+    const m = median(xs);
+    console.log(
+      `${`${tree} ${name}`.padEnd(21)} ${m.toFixed(2)} µs  (+${(m - off).toFixed(2)} µs, ${(((m - off) / off) * 100).toFixed(0)} % vs ${tree} off)  rounds ${xs.join(" ")}`,
+    );
+  }
 }

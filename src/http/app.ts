@@ -42,6 +42,8 @@ export interface RequestState {
   principal: Principal | undefined;
   /** The server span's trace id, for the log lines; undefined when tracing is off. */
   traceId: string | undefined;
+  /** The response's `traceparent` header; undefined when tracing is off. */
+  traceparent: string | undefined;
 }
 export type AppEnv = { Bindings: RequestState };
 export type App = OpenAPIHono<AppEnv>;
@@ -148,6 +150,7 @@ export function createHttp(opts: {
 
   const account = (req: Request, state: RequestState, started: number, res: Response): Response => {
     res.headers.set("X-Request-Id", state.requestId);
+    if (state.traceparent !== undefined) res.headers.set("traceparent", state.traceparent);
     const ms = performance.now() - started;
     // Unmatched requests may carry any method token: one label for the unknown ones bounds the series.
     const method = state.route !== "unmatched" || KNOWN_METHODS.has(req.method) ? req.method : "OTHER";
@@ -180,14 +183,13 @@ export function createHttp(opts: {
       peerAddress: env?.peerAddress,
       principal: undefined,
       traceId: undefined,
+      traceparent: undefined,
     };
     inFlight++;
     let out: Response | Promise<Response>;
     try {
       out =
-        traced === undefined
-          ? app.fetch(req, state)
-          : traced.serve(req, state, async () => app.fetch(req, state));
+        traced === undefined ? app.fetch(req, state) : traced.serve(req, state, () => app.fetch(req, state));
     } catch (err) {
       inFlight--;
       throw err;

@@ -18,11 +18,15 @@ import {
   type Span,
   SpanKind,
   SpanStatusCode,
-  type TextMapGetter,
   trace,
 } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { setGlobalErrorHandler, W3CTraceContextPropagator } from "@opentelemetry/core";
+import {
+  parseTraceParent,
+  setGlobalErrorHandler,
+  TraceState,
+  W3CTraceContextPropagator,
+} from "@opentelemetry/core";
 import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as ProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -85,6 +89,43 @@ export function samplerOf(name: Config["OTEL_TRACES_SAMPLER"], arg: number): Sam
   }
 }
 
+/**
+ * The configured sampler's decision for a request's server span, taken before the SDK so that an unsampled
+ * request (99 % at 1 %) builds no span: `parentSampled` is the incoming `traceparent`'s sampled flag, undefined
+ * without one; `traceId` is the parent's or, for a root, the one the server span will get. The same rules as
+ * samplerOf's samplers (the ratio by the SDK's own trace-id arithmetic), so the SDK, asked only for the
+ * sampled requests, agrees with it.
+ */
+export function upfrontSampler(
+  name: Config["OTEL_TRACES_SAMPLER"],
+  arg: number,
+): (traceId: string, parentSampled: boolean | undefined) => boolean {
+  const ratio = Number.isNaN(arg) ? 0 : Math.min(Math.max(arg, 0), 1);
+  const bound = ratio === 1 ? 0x100000000 : Math.floor(ratio * 0xffffffff);
+  const byRatio = (traceId: string) => traceIdBits(traceId) < bound;
+  switch (name) {
+    case "always_on":
+      return () => true;
+    case "always_off":
+      return () => false;
+    case "traceidratio":
+      return byRatio;
+    case "parentbased_always_on":
+      return (_, parent) => parent ?? true;
+    case "parentbased_always_off":
+      return (_, parent) => parent ?? false;
+    case "parentbased_traceidratio":
+      return (traceId, parent) => parent ?? byRatio(traceId);
+  }
+}
+
+/** The four 32-bit words of a trace id XORed together: what TraceIdRatioBasedSampler compares to its bound. */
+function traceIdBits(traceId: string): number {
+  let acc = 0;
+  for (let i = 0; i < 32; i += 8) acc = (acc ^ Number.parseInt(traceId.slice(i, i + 8), 16)) >>> 0;
+  return acc;
+}
+
 /** `k=v,k2=v2` with percent-encoded values (the OTEL_RESOURCE_ATTRIBUTES format). */
 export function parseResourceAttributes(text: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -95,11 +136,6 @@ export function parseResourceAttributes(text: string | undefined): Record<string
   }
   return out;
 }
-
-const headerGetter: TextMapGetter<Headers> = {
-  get: (headers, key) => headers.get(key) ?? undefined,
-  keys: (headers) => [...headers.keys()],
-};
 
 /** The path of a request URL without building a URL object. */
 function pathOf(url: string): string {
@@ -156,38 +192,44 @@ const EXPORT_LOG_EVERY_MS = 60_000;
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
+/** An id of all zeros is the invalid id, by its length in hex digits. */
+const ZERO: Record<number, string> = { 16: "0".repeat(16), 32: "0".repeat(32) };
+
 /**
- * Trace and span ids from a pooled crypto.getRandomValues buffer: the SDK's RandomIdGenerator (Math.random
- * per 4 bytes) was most of the cost of an unsampled request's span (docs/observability.md, cost).
+ * Trace and span ids from a pooled crypto.getRandomValues buffer, turned into hex text a pool at a time so
+ * that an id is a slice of it: the SDK's RandomIdGenerator (Math.random per 4 bytes) was most of the cost of
+ * an unsampled request's span, and a string built byte by byte was still most of an id's (docs/observability.md,
+ * cost).
  */
 export class PooledIdGenerator implements IdGenerator {
   private readonly pool = new Uint8Array(4096);
-  private at = this.pool.length;
+  private text = "";
+  private at = 0;
+  /** The next root span's trace id, when it was drawn before the span (the upfront sampling decision). */
+  next: string | undefined;
 
-  private hex(bytes: number): string {
+  private hex(digits: 16 | 32): string {
     for (;;) {
-      if (this.at + bytes > this.pool.length) {
+      if (this.at + digits > this.text.length) {
         crypto.getRandomValues(this.pool);
+        this.text = Array.from(this.pool, (b) => HEX[b]).join("");
         this.at = 0;
       }
-      let out = "";
-      let zero = true;
-      for (let i = 0; i < bytes; i++) {
-        const b = this.pool[this.at++] as number;
-        if (b !== 0) zero = false;
-        out += HEX[b];
-      }
-      // All zeros is the invalid id.
-      if (!zero) return out;
+      const id = this.text.slice(this.at, this.at + digits);
+      this.at += digits;
+      if (id !== ZERO[digits]) return id;
     }
   }
 
   generateTraceId(): string {
-    return this.hex(16);
+    const preset = this.next;
+    if (preset === undefined) return this.hex(32);
+    this.next = undefined;
+    return preset;
   }
 
   generateSpanId(): string {
-    return this.hex(8);
+    return this.hex(16);
   }
 }
 
@@ -209,6 +251,8 @@ export function createTracing(config: Config, settings: TracingSettings): Tracin
     exportTimeoutMillis: config.OTEL_EXPORTER_OTLP_TIMEOUT,
     selfObsMeterProvider: spanCounters(settings.registry),
   });
+  const ids = new PooledIdGenerator();
+  const sampledUpfront = upfrontSampler(config.OTEL_TRACES_SAMPLER, config.OTEL_TRACES_SAMPLER_ARG);
   const provider = new TracerProvider({
     resource: resourceFromAttributes({
       ...parseResourceAttributes(config.OTEL_RESOURCE_ATTRIBUTES),
@@ -216,7 +260,7 @@ export function createTracing(config: Config, settings: TracingSettings): Tracin
       [ATTR_SERVICE_VERSION]: settings.serviceVersion,
     }),
     sampler: samplerOf(config.OTEL_TRACES_SAMPLER, config.OTEL_TRACES_SAMPLER_ARG),
-    idGenerator: new PooledIdGenerator(),
+    idGenerator: ids,
     spanProcessors: [processor],
     // An archiver batch links to each of its bids (ARCHIVER_BATCH ≤ 10000).
     spanLimits: { linkCountLimit: 10_000 },
@@ -297,37 +341,64 @@ export function createTracing(config: Config, settings: TracingSettings): Tracin
   return {
     traceId: () => trace.getSpanContext(context.active())?.traceId,
 
-    serve: async (req, state: ServerRequestState, serve) => {
-      const parent = propagator.extract(ROOT_CONTEXT, req.headers, headerGetter);
-      const method = req.method;
-      // Attributes only on recorded spans: an unsampled request (99 % at 1 % sampling) builds none.
-      const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
-      const recording = span.isRecording();
-      if (recording) {
-        span.setAttribute("http.request.method", method);
-        span.setAttribute("url.path", pathOf(req.url));
+    serve: (req, state: ServerRequestState, serve) => {
+      const header = req.headers.get("traceparent");
+      const parent = header === null ? null : parseTraceParent(header);
+      const traceId = parent === null ? ids.generateTraceId() : parent.traceId;
+      const traceState = (header: string | null) => (header === null ? undefined : new TraceState(header));
+      if (!sampledUpfront(traceId, parent === null ? undefined : (parent.traceFlags & 1) === 1)) {
+        // Not sampled: no SDK span, only the context a span would carry, so that logs have the trace id and
+        // messages and stream entries carry it with flags 00 (downstream follows the decision).
+        const spanId = ids.generateSpanId();
+        state.traceId = traceId;
+        state.traceparent = `00-${traceId}-${spanId}-00`;
+        const unsampled = trace.setSpanContext(ROOT_CONTEXT, {
+          traceId,
+          spanId,
+          traceFlags: 0,
+          traceState: parent === null ? undefined : traceState(req.headers.get("tracestate")),
+        });
+        return contextManager.with(unsampled, serve);
       }
+      const remote =
+        parent === null
+          ? ROOT_CONTEXT
+          : trace.setSpanContext(ROOT_CONTEXT, {
+              ...parent,
+              isRemote: true,
+              traceState: traceState(req.headers.get("tracestate")),
+            });
+      // A root span gets the trace id the decision was taken on.
+      if (parent === null) ids.next = traceId;
+      const method = req.method;
+      const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, remote);
+      span.setAttribute("http.request.method", method);
+      span.setAttribute("url.path", pathOf(req.url));
       const sc = span.spanContext();
       state.traceId = sc.traceId;
-      let res: Response;
-      try {
-        res = await context.with(trace.setSpan(parent, span), serve);
-      } catch (err) {
-        fail(span, err);
-        span.end();
-        throw err;
-      }
-      if (recording) {
+      state.traceparent = `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`;
+      const answered = (res: Response) => {
         if (state.route !== "unmatched") {
           span.updateName(`${method} ${state.route}`);
           span.setAttribute("http.route", state.route);
         }
         span.setAttribute("http.response.status_code", res.status);
         if (res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+        return res;
+      };
+      const failed = (err: unknown): never => {
+        fail(span, err);
+        span.end();
+        throw err;
+      };
+      let out: Response | Promise<Response>;
+      try {
+        out = contextManager.with(trace.setSpan(remote, span), serve);
+      } catch (err) {
+        return failed(err);
       }
-      span.end();
-      res.headers.set("traceparent", `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`);
-      return res;
+      return out instanceof Promise ? out.then(answered, failed) : answered(out);
     },
 
     run,

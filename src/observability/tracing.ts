@@ -30,6 +30,8 @@ export interface SpanOptions {
 export interface ServerRequestState {
   route: string;
   traceId: string | undefined;
+  /** The `traceparent` to answer with, set by `serve` as the request starts (the app adds the header). */
+  traceparent: string | undefined;
 }
 
 export interface Tracing {
@@ -37,9 +39,14 @@ export interface Tracing {
   traceId(): string | undefined;
   /**
    * The request's server span around `serve`: continues the request's `traceparent`, is named by the
-   * route template once routing is done, and returns `traceparent` on the response.
+   * route template once routing is done, and leaves the `traceparent` to answer in `state`. A request the
+   * sampler drops gets no span, only its trace context; a synchronous `serve` stays synchronous then.
    */
-  serve(req: Request, state: ServerRequestState, serve: () => Promise<Response>): Promise<Response>;
+  serve(
+    req: Request,
+    state: ServerRequestState,
+    serve: () => Response | Promise<Response>,
+  ): Response | Promise<Response>;
   /** Runs `fn` as the active span `name`; an exception marks the span as an error and is rethrown. */
   run<T>(name: string, options: SpanOptions, fn: () => Promise<T>): Promise<T>;
   /** `run` for synchronous work (the broadcaster's fan-out). */

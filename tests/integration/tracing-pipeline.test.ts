@@ -259,3 +259,54 @@ test("the processor on Lambda continues the trace from the SQS record's message 
     await own.stop();
   }
 });
+
+test("an unsampled request's order message carries its trace context with flags 00, and no span is exported", async () => {
+  // A queue of its own, so the processor above does not take the message first.
+  const own = await startQueues({ maxReceiveCount: 3, visibilityS: 5 });
+  const apiOwn = await spawnShop(["--role", "api"], {
+    ...env,
+    ...own.env,
+    OTEL_TRACES_SAMPLER: "parentbased_always_on",
+  });
+  const sqs = new SQSClient({
+    endpoint: own.server.address,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  // The caller decided not to sample: the parent-based sampler follows it.
+  const client = newTraceparent(false);
+  try {
+    const orderId = `unsampled-${Date.now().toString(36)}`;
+    const r = await fetch(`${apiOwn.url}/orders/async`, {
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent: client.header },
+      body: JSON.stringify({
+        order_id: orderId,
+        customer_id: 5,
+        items: [{ product_id: 1, quantity: 1, price: 9.99 }],
+      }),
+    });
+    expect(r.status).toBe(202);
+    const answered = r.headers.get("traceparent") ?? "";
+    expect(answered).toMatch(new RegExp(`^00-${client.traceId}-[0-9a-f]{16}-00$`));
+    const received = await eventually(async () => {
+      const got = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: own.env.SQS_QUEUE_URL,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ["All"],
+        }),
+      );
+      return got.Messages?.[0];
+    });
+    const traceparent = received.MessageAttributes?.traceparent?.StringValue ?? "";
+    expect(traceparent).toMatch(new RegExp(`^00-${client.traceId}-[0-9a-f]{16}-00$`));
+  } finally {
+    sqs.destroy();
+    apiOwn.proc.kill("SIGTERM");
+    expect(await apiOwn.proc.exited).toBe(0);
+    await own.stop();
+  }
+  // Stopping flushed whatever the api recorded.
+  expect(receiver.spans.filter((s) => s.traceId === client.traceId)).toEqual([]);
+});

@@ -1,7 +1,16 @@
 import { describe, expect, test } from "bun:test";
+import { ROOT_CONTEXT, SpanKind } from "@opentelemetry/api";
+import { SamplingDecision } from "@opentelemetry/sdk-trace";
+import fc from "fast-check";
+import type { Config } from "../../src/config.ts";
 import { loadConfig } from "../../src/config.ts";
 import { parseEvent } from "../../src/lambda/events.ts";
-import { parseResourceAttributes, samplerOf } from "../../src/observability/tracing-sdk.ts";
+import {
+  PooledIdGenerator,
+  parseResourceAttributes,
+  samplerOf,
+  upfrontSampler,
+} from "../../src/observability/tracing-sdk.ts";
 import { snsEvent, sqsEvent } from "../helpers/lambda.ts";
 
 const TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
@@ -34,6 +43,102 @@ describe("tracing configuration", () => {
       expect(() => loadConfig(env)).toThrow(Object.keys(env)[0]);
     }
     expect(loadConfig({ OTEL_TRACES_SAMPLER_ARG: "0.01" }).OTEL_TRACES_SAMPLER_ARG).toBe(0.01);
+  });
+});
+
+describe("the sampling decision taken before the SDK", () => {
+  const ids = new PooledIdGenerator();
+  const traceId = () => ids.generateTraceId();
+
+  test("parent-based samplers follow the incoming sampled flag, whatever the root sampler", () => {
+    for (const name of [
+      "parentbased_always_on",
+      "parentbased_always_off",
+      "parentbased_traceidratio",
+    ] as const) {
+      for (const arg of [0, 0.01, 1]) {
+        const decide = upfrontSampler(name, arg);
+        expect(decide(traceId(), true)).toBe(true);
+        expect(decide(traceId(), false)).toBe(false);
+      }
+    }
+  });
+
+  test("without a parent, the root sampler decides", () => {
+    expect(upfrontSampler("parentbased_always_on", 0)(traceId(), undefined)).toBe(true);
+    expect(upfrontSampler("parentbased_always_off", 1)(traceId(), undefined)).toBe(false);
+    expect(upfrontSampler("parentbased_traceidratio", 1)(traceId(), undefined)).toBe(true);
+    expect(upfrontSampler("parentbased_traceidratio", 0)(traceId(), undefined)).toBe(false);
+  });
+
+  test("the samplers that are not parent-based ignore the parent's flag", () => {
+    expect(upfrontSampler("always_off", 1)(traceId(), true)).toBe(false);
+    expect(upfrontSampler("always_on", 0)(traceId(), false)).toBe(true);
+    expect(upfrontSampler("traceidratio", 0)(traceId(), true)).toBe(false);
+    expect(upfrontSampler("traceidratio", 1)(traceId(), false)).toBe(true);
+  });
+
+  test("the ratio is decided by the trace id, by the same bound as the SDK's sampler", () => {
+    // The words XOR to 0x00000000 (sampled at any ratio > 0) and to 0xffffffff (sampled only at 1).
+    const low = "00000001000000010000000000000000";
+    const high = "ffffffff000000000000000000000000";
+    expect(upfrontSampler("traceidratio", 0.01)(low, undefined)).toBe(true);
+    expect(upfrontSampler("traceidratio", 0.99)(high, undefined)).toBe(false);
+    expect(upfrontSampler("traceidratio", 1)(high, undefined)).toBe(true);
+    const names: Config["OTEL_TRACES_SAMPLER"][] = [
+      "always_on",
+      "always_off",
+      "traceidratio",
+      "parentbased_always_on",
+      "parentbased_always_off",
+      "parentbased_traceidratio",
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...names),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }).filter((b) => b.some((x) => x !== 0)),
+        (name, arg, bytes) => {
+          const id = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+          const sdk = samplerOf(name, arg).shouldSample(ROOT_CONTEXT, id, "GET", SpanKind.SERVER, {}, []);
+          expect(upfrontSampler(name, arg)(id, undefined)).toBe(
+            sdk.decision === SamplingDecision.RECORD_AND_SAMPLED,
+          );
+        },
+      ),
+    );
+  });
+
+  test("at 1 % about one root in a hundred is sampled", () => {
+    const decide = upfrontSampler("parentbased_traceidratio", 0.01);
+    let sampled = 0;
+    for (let i = 0; i < 100_000; i++) if (decide(traceId(), undefined)) sampled++;
+    // 1,000 expected; ±300 is more than 9 standard deviations (≈31).
+    expect(sampled).toBeGreaterThan(700);
+    expect(sampled).toBeLessThan(1300);
+  });
+
+  test("ids are valid W3C ids, distinct across refills of the pool", () => {
+    const gen = new PooledIdGenerator();
+    const seen = new Set<string>();
+    // 4096 random bytes a pool: 1000 ids of each kind take several refills.
+    for (let i = 0; i < 1000; i++) {
+      const t = gen.generateTraceId();
+      const s = gen.generateSpanId();
+      expect(t).toMatch(/^[0-9a-f]{32}$/);
+      expect(s).toMatch(/^[0-9a-f]{16}$/);
+      expect(t).not.toBe("0".repeat(32));
+      seen.add(t);
+      seen.add(s);
+    }
+    expect(seen.size).toBe(2000);
+  });
+
+  test("a root's trace id drawn before the span is the span's", () => {
+    const gen = new PooledIdGenerator();
+    gen.next = "0af7651916cd43dd8448eb211c80319c";
+    expect(gen.generateTraceId()).toBe("0af7651916cd43dd8448eb211c80319c");
+    expect(gen.generateTraceId()).not.toBe("0af7651916cd43dd8448eb211c80319c");
   });
 });
 
