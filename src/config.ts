@@ -25,6 +25,16 @@ const integer = (min: number, max: number) =>
 
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values);
 
+/** OTEL_TRACES_SAMPLER's values: the OpenTelemetry specification's built-in samplers. */
+export const TRACE_SAMPLERS = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio",
+] as const;
+
 const text = (max = 2048) => z.string().min(1).max(max);
 
 const bool = oneOf(["true", "false"]).transform((s) => s === "true");
@@ -455,17 +465,9 @@ export const vars = {
     doc: "Extra resource attributes of every span (deployment.environment.name=prod,…)",
   }),
   OTEL_TRACES_SAMPLER: v({
-    schema: oneOf([
-      "always_on",
-      "always_off",
-      "traceidratio",
-      "parentbased_always_on",
-      "parentbased_always_off",
-      "parentbased_traceidratio",
-    ]),
+    schema: oneOf(TRACE_SAMPLERS),
     default: "parentbased_always_on",
-    expected:
-      "always_on | always_off | traceidratio | parentbased_always_on | parentbased_always_off | parentbased_traceidratio",
+    expected: TRACE_SAMPLERS.join(" | "),
     doc: "Which traces are recorded; parentbased_* follow an incoming traceparent's sampled flag",
   }),
   OTEL_TRACES_SAMPLER_ARG: v({

@@ -2,6 +2,7 @@
  * One function per endpoint the suite drives. Each request carries a `name` tag with the route
  * template, so thresholds and summaries are per endpoint rather than per URL.
  */
+import { check } from "k6";
 import http from "k6/http";
 import { ADMIN_TOKEN, API_KEY, BASE_URL } from "./env.js";
 
@@ -179,4 +180,18 @@ export function stockedProducts(count, stock) {
     if (res.status !== 204) throw new Error(`cannot set stock of ${id}: ${res.status} ${String(res.body)}`);
   }
   return productIds;
+}
+
+/**
+ * One customer's purchase: a new cart, one unit of a random product of `productIds`, the checkout. The
+ * checkout's response, or undefined when the cart or the line failed (checked, so it shows in the run).
+ * @param {number[]} productIds
+ */
+export function buyOne(productIds) {
+  const cart = createCart(1 + (__VU % 1_000_000));
+  const cartId = body(cart).shopping_cart_id;
+  if (!check(cart, { "cart created": (r) => r.status === 201 && Number.isInteger(cartId) })) return undefined;
+  const productId = productIds[Math.floor(Math.random() * productIds.length)] ?? 0;
+  if (!check(addItem(cartId, productId, 1), { "item added": (r) => r.status === 204 })) return undefined;
+  return checkout(cartId);
 }

@@ -3,6 +3,8 @@
  * process.env, so in-process test shops can each point at their own emulator).
  */
 import type { Config } from "../config.ts";
+import type { MessageAttributes } from "../domain/queue.ts";
+import { tracing } from "../observability/tracing.ts";
 import { isNetworkError } from "../resilience/policy.ts";
 
 export interface AwsClientConfig {
@@ -37,6 +39,37 @@ export function messageAttributes(
   for (const [name, value] of Object.entries(attributes))
     out[name] = { DataType: "String", StringValue: value };
   return out;
+}
+
+/**
+ * Sends one message under a producer span when tracing is on: a `traceparent` among `attributes` (an
+ * outbox record's, captured with its request) is the span's parent, otherwise the active span is, and the
+ * span's own context travels as the message's `traceparent` attribute. SNS raw delivery turns SNS message
+ * attributes into the SQS message's, where the processor reads it.
+ */
+export function sendTraced(
+  target: { system: "aws_sns" | "aws_sqs"; service: "SNS" | "SQS"; method: string; destination: string },
+  attributes: MessageAttributes | undefined,
+  send: (attributes: MessageAttributes | undefined) => Promise<string>,
+): Promise<string> {
+  const t = tracing();
+  if (t === undefined) return send(attributes);
+  return t.run(
+    `send ${target.destination}`,
+    {
+      kind: "producer",
+      parent: attributes,
+      attributes: {
+        "messaging.system": target.system,
+        "messaging.operation.type": "send",
+        "messaging.destination.name": target.destination,
+        "rpc.system": "aws-api",
+        "rpc.service": target.service,
+        "rpc.method": target.method,
+      },
+    },
+    () => send(t.inject({ ...attributes })),
+  );
 }
 
 /** Error names the AWS services and the SDK use for throttling, server-side and transport failures. */

@@ -29,6 +29,7 @@ export interface Queues {
   server: FauxqsServer;
   queueName: string;
   dlqName: string;
+  dlqUrl: string;
   /** SNS_TOPIC_ARN, SQS_QUEUE_URL and the SNS/SQS endpoints. */
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -60,6 +61,7 @@ export async function startQueues(opts: { maxReceiveCount: number; visibilityS?:
     server,
     queueName,
     dlqName,
+    dlqUrl: dlq.queueUrl,
     env: {
       SNS_TOPIC_ARN: topicArn,
       SQS_QUEUE_URL: queue.queueUrl,

@@ -8,7 +8,7 @@ import {
 import type { Config } from "../../config.ts";
 import type { MessageAttributes, OrderPublisher, QueueConsumer, QueueMessage } from "../../domain/queue.ts";
 import { tracing } from "../../observability/tracing.ts";
-import { awsClientConfig, messageAttributes } from "../aws.ts";
+import { awsClientConfig, messageAttributes, sendTraced } from "../aws.ts";
 
 /** The queue at `queueUrl` (SQS_QUEUE_URL), with a client from the SDK's standard variables. */
 export function createSqsQueue(config: Config, queueUrl: string): SqsQueue {
@@ -27,27 +27,10 @@ export class SqsQueue implements QueueConsumer, OrderPublisher {
     private readonly queueUrl: string,
   ) {}
 
-  /** With tracing on, a producer span whose context travels as the `traceparent` message attribute. */
   publish(body: string, attributes?: MessageAttributes): Promise<string> {
-    const t = tracing();
-    if (t === undefined) return this.send(body, attributes);
     const queue = this.queueUrl.slice(this.queueUrl.lastIndexOf("/") + 1);
-    return t.run(
-      `send ${queue}`,
-      {
-        kind: "producer",
-        parent: attributes,
-        attributes: {
-          "messaging.system": "aws_sqs",
-          "messaging.operation.type": "send",
-          "messaging.destination.name": queue,
-          "rpc.system": "aws-api",
-          "rpc.service": "SQS",
-          "rpc.method": "SendMessage",
-        },
-      },
-      () => this.send(body, t.inject({ ...attributes })),
-    );
+    const target = { system: "aws_sqs", service: "SQS", method: "SendMessage", destination: queue } as const;
+    return sendTraced(target, attributes, (a) => this.send(body, a));
   }
 
   private async send(body: string, attributes: MessageAttributes | undefined): Promise<string> {
